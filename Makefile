@@ -42,6 +42,7 @@ BPF_OBJ := bpf/same-cgroup-mark.bpf.o
 BPF_TMP := bpf/same-cgroup-mark.tmp.o
 HELPER := bpf/scm-set-rodata
 PROBE := tests/scm-probe
+FOREIGN_OBJ := tests/foreign.bpf.o
 
 # clang -target bpf does not search the multiarch directory that holds
 # <asm/socket.h>: hand it the host compiler's system include directories.
@@ -59,6 +60,10 @@ BPF_REQ_CFLAGS = -target bpf -fdebug-prefix-map=$(CURDIR)=. $(CLANG_SYS_INCLUDES
 all: $(BPF_OBJ) $(HELPER)
 
 $(BPF_TMP): $(BPF_SRC)
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
+
+$(FOREIGN_OBJ): tests/foreign.bpf.c
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
 
@@ -110,9 +115,9 @@ load: deps
 
 # The whole test suite, as root, against the running kernel.
 check: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(PROBE)
+	$(Q)$(MAKE) --no-print-directory all $(PROBE) $(FOREIGN_OBJ)
 	$(Q)$(BATS) tests
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(HELPER) $(PROBE)
+	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ)

@@ -9,8 +9,9 @@
  *   scm-probe connect ADDR PORT [--mark M] [--bind ADDR] [--udp|--icmp]
  *		       [--talk] [--timeout SEC]
  *	Optionally set SO_MARK to M first, connect, print "mark=0x%08x" read
- *	back with getsockopt(SO_MARK).  --talk sends a line and waits for it to
- *	come back.  Exit 0 when connected, 1 on a socket error, 2 on bad usage.
+ *	back with getsockopt(SO_MARK), also when connect() failed.  --talk sends
+ *	a line and waits for it to come back.  Exit 0 when connected, 1 on a
+ *	socket error, 2 on bad usage.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -138,7 +139,7 @@ static int do_connect(int argc, char **argv)
 	socklen_t len, srclen = 0;
 	int type = SOCK_STREAM, proto = IPPROTO_TCP, talk = 0, i, fd;
 	unsigned long mark = 0, timeout = 5;
-	int set_mark = 0;
+	int set_mark = 0, err;
 	unsigned int got = 0;
 	socklen_t glen = sizeof(got);
 	struct timeval tv;
@@ -182,11 +183,16 @@ static int do_connect(int argc, char **argv)
 	}
 	if (srclen && bind(fd, (struct sockaddr *)&src, srclen))
 		die("bind");
-	if (connect(fd, (struct sockaddr *)&ss, len))
-		die("connect");
+	err = connect(fd, (struct sockaddr *)&ss, len) ? errno : 0;
+	/* The mark is set before the SYN leaves: report it even on failure. */
 	if (getsockopt(fd, SOL_SOCKET, SO_MARK, &got, &glen))
 		die("getsockopt SO_MARK");
 	printf("mark=0x%08x\n", got);
+	fflush(stdout);
+	if (err) {
+		errno = err;
+		die("connect");
+	}
 	if (talk) {
 		static const char msg[] = "same-cgroup-mark\n";
 		char buf[sizeof(msg)];

@@ -1,0 +1,206 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Which connections get the mark: real listeners and clients in real
+# cgroups and network namespaces, with the programs attached to the test's
+# cgroup.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+M=$DEFAULT_MASK
+Z=0x00000000
+
+setup() {
+	common_setup
+	run scm_load
+	[ "$status" -eq 0 ] || { echo "load failed: $output" >&2; return 1; }
+}
+
+@test "an IPv4 client in the listener's cgroup is marked" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "an IPv4 client in another cgroup is not marked" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "a client in the parent cgroup of the listener's cgroup is not marked" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$Z" "$TCG" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "an IPv6 client in the listener's cgroup is marked, one in another cgroup is not" {
+	start_server "$TCG/a" "$NS" ::1 0
+	expect_mark "$M" "$TCG/a" "$NS" ::1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" ::1 "$PORT"
+}
+
+@test "an IPv6 socket connecting to ::ffff:127.0.0.1 is marked in the same cgroup only" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a" "$NS" ::ffff:127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" ::ffff:127.0.0.1 "$PORT"
+}
+
+@test "a 0.0.0.0 wildcard listener is recognised from the same cgroup only" {
+	start_server "$TCG/a" "$NS" 0.0.0.0 0
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.53 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "a dual-stack [::] listener is recognised over IPv4, IPv6 and v4-mapped" {
+	start_server "$TCG/a" "$NS" :: 0 --dualstack
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$M" "$TCG/a" "$NS" ::1 "$PORT"
+	expect_mark "$M" "$TCG/a" "$NS" ::ffff:127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" ::1 "$PORT"
+}
+
+@test "an IPv6-only [::] listener is recognised over IPv6" {
+	start_server "$TCG/a" "$NS" :: 0 --v6only
+	expect_mark "$M" "$TCG/a" "$NS" ::1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" ::1 "$PORT"
+}
+
+@test "a listener on a specific loopback address is told apart from one on another address" {
+	start_server "$TCG/a" "$NS" 127.0.0.2 0
+	local port=$PORT
+	start_server "$TCG/b" "$NS" 127.0.0.3 "$port"
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.2 "$port"
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.3 "$port"
+	expect_mark "$M" "$TCG/b" "$NS" 127.0.0.3 "$port"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.2 "$port"
+}
+
+@test "a reuseport group is recognised from its cgroup only" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0 --reuseport
+	start_server "$TCG/a" "$NS" 127.0.0.1 "$PORT" --reuseport
+	start_server "$TCG/a" "$NS" 127.0.0.1 "$PORT" --reuseport
+	local i
+	for i in 1 2 3 4 5 6; do
+		expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+		expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	done
+}
+
+@test "an unbound client connecting to 0.0.0.0 or :: reaches loopback and is marked" {
+	start_server "$TCG/a" "$NS" :: 0 --dualstack
+	expect_mark "$M" "$TCG/a" "$NS" 0.0.0.0 "$PORT"
+	expect_mark "$M" "$TCG/a" "$NS" :: "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 0.0.0.0 "$PORT"
+}
+
+@test "mark bits the client set itself are kept, with and without the mask" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark 0x40000005 "$TCG/a" "$NS" 127.0.0.1 "$PORT" --mark 0x5
+	expect_mark 0x00000005 "$TCG/b" "$NS" 127.0.0.1 "$PORT" --mark 0x5
+	expect_mark 0xc0000000 "$TCG/a" "$NS" 127.0.0.1 "$PORT" --mark 0xc0000000
+}
+
+@test "a UDP connect is never marked, even to a port a same-cgroup TCP listener holds" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT" --udp
+	expect_mark "$Z" "$TCG/a" "$NS" ::1 "$PORT" --udp
+}
+
+@test "a ping socket connect is never marked" {
+	ip netns exec "$NS" sysctl -qw net.ipv4.ping_group_range="0 0"
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT" --icmp
+}
+
+@test "a connect to a port without a listener is not marked" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local port=$PORT
+	kill "${PIDS##* }"
+	wait "${PIDS##* }" 2>/dev/null || true
+	run --separate-stderr mark_of "$TCG/a" "$NS" 127.0.0.1 "$port"
+	[ "$status" -eq 1 ] # refused: nothing listens any more
+	[ "$output" = "$Z" ]
+	run --separate-stderr mark_of "$TCG/a" "$NS" ::1 "$port"
+	[ "$status" -eq 1 ]
+	[ "$output" = "$Z" ]
+}
+
+@test "a listener in another network namespace is not matched, even in the same cgroup" {
+	EXTRA_NS="${NS}x"
+	ip netns add "$EXTRA_NS"
+	ip -n "$EXTRA_NS" link set lo up
+	start_server "$TCG/a" "$EXTRA_NS" 127.0.0.1 0
+	local port=$PORT
+	# Same port in the client's namespace, listener in another cgroup.
+	start_server "$TCG/b" "$NS" 127.0.0.1 "$port"
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$port"
+	expect_mark "$M" "$TCG/a" "$EXTRA_NS" 127.0.0.1 "$port"
+}
+
+# A second namespace plays a remote host: 10.99.0.2 and fd99::2 over a veth
+# pair.  The client's namespace has a same-cgroup wildcard listener on the
+# very port it connects to on the remote host.
+setup_remote() {
+	EXTRA_NS="${NS}r"
+	ip netns add "$EXTRA_NS"
+	ip -n "$EXTRA_NS" link set lo up
+	ip -n "$NS" link add scm0 type veth peer name scm1 netns "$EXTRA_NS"
+	ip -n "$NS" addr add 10.99.0.1/24 dev scm0
+	ip -n "$NS" addr add fd99::1/64 dev scm0 nodad
+	ip -n "$EXTRA_NS" addr add 10.99.0.2/24 dev scm1
+	ip -n "$EXTRA_NS" addr add fd99::2/64 dev scm1 nodad
+	ip -n "$NS" link set scm0 up
+	ip -n "$EXTRA_NS" link set scm1 up
+}
+
+@test "a connect to a remote host is not marked although a same-cgroup wildcard listener has the port" {
+	setup_remote
+	start_server "$TCG/a" "$NS" :: 0 --dualstack
+	local port=$PORT
+	start_server "$TCG/a" "$EXTRA_NS" :: "$port" --dualstack
+	# Sanity: the local listener does make same-cgroup clients marked.
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$port"
+	expect_mark "$Z" "$TCG/a" "$NS" 10.99.0.2 "$port"
+	expect_mark "$Z" "$TCG/a" "$NS" fd99::2 "$port"
+	expect_mark "$Z" "$TCG/a" "$NS" ::ffff:10.99.0.2 "$port"
+}
+
+@test "a connect to the host's own non-loopback address is not marked (documented limit)" {
+	setup_remote
+	start_server "$TCG/a" "$NS" :: 0 --dualstack
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/a" "$NS" 10.99.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/a" "$NS" fd99::1 "$PORT"
+}
+
+@test "the listener's cgroup is the one it was bound in, not where the process moved later" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	echo "${PIDS##* }" >"$TCG/b/cgroup.procs"
+	grep -qx "0::/$TID/b" "/proc/${PIDS##* }/cgroup"
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "a load with the default cgroup attaches at the cgroup v2 root and marks" {
+	run loader -d "$PINDIR" -u
+	[ "$status" -eq 0 ]
+	run loader -d "$PINDIR"
+	[ "$status" -eq 0 ]
+	run loader -d "$PINDIR" -s
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cgroup:   $CGROOT"$'\n'* ]]
+	local ids
+	ids=$(our_ids)
+	[ -n "$ids" ]
+	for id in $ids; do
+		[[ " $(prog_ids_at "$CGROOT") " == *" $id "* ]]
+	done
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	run loader -d "$PINDIR" -u
+	[ "$status" -eq 0 ]
+	for id in $ids; do
+		[[ " $(prog_ids_at "$CGROOT") " != *" $id "* ]]
+	done
+}

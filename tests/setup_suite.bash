@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Runs once around the whole suite: the loader mounts bpffs on /sys/fs/bpf
+# when it is missing; put the host back as it was.
+
+setup_suite() {
+	BPFFS_WAS_MOUNTED=
+	if [ "$(stat -f -c %t /sys/fs/bpf 2>/dev/null)" = cafe4a11 ]; then
+		BPFFS_WAS_MOUNTED=1
+	fi
+	export BPFFS_WAS_MOUNTED
+}
+
+teardown_suite() {
+	[ -n "$BPFFS_WAS_MOUNTED" ] && return 0
+	[ "$(stat -f -c %t /sys/fs/bpf 2>/dev/null)" = cafe4a11 ] || return 0
+	# Only the kernel's own preloaded iterators may be left in it.
+	if [ -z "$(ls /sys/fs/bpf | grep -v -e '^maps.debug$' -e '^progs.debug$')" ]; then
+		umount /sys/fs/bpf
+	fi
+}

@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Shared setup for the same-cgroup-mark bats suites.
+#
+# Every test gets its own cgroup subtree (TCG, with children TCG/a, TCG/b),
+# its own pin directory (PINDIR) and its own network namespace (NS, loopback
+# up).  The loader attaches to TCG unless a test says otherwise, so nothing
+# outside the test's own cgroups is affected.  teardown undoes everything,
+# also after a failure.
+
+SCM_TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+SCM_LOADER=$SCM_TOP/sbin/same-cgroup-mark-load
+PROBE=$SCM_TOP/tests/scm-probe
+BPFTOOL=${BPFTOOL:-bpftool}
+export SAME_CGROUP_MARK_LIBDIR=$SCM_TOP/bpf
+export BPFTOOL
+
+DEFAULT_MASK=0x40000000
+
+cgroup2_root() {
+	awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
+		/proc/self/mountinfo
+}
+
+CGROOT=$(cgroup2_root)
+
+# The loader under test, always through dash.
+loader() {
+	dash "$SCM_LOADER" "$@"
+}
+
+# Load/unload/status for this test's pin directory and cgroup.
+scm_load() {
+	loader -d "$PINDIR" -c "$TCG" "$@"
+}
+
+scm_unload() {
+	loader -d "$PINDIR" -u "$@"
+}
+
+scm_status() {
+	loader -d "$PINDIR" -s "$@"
+}
+
+common_setup() {
+	[ "$(id -u)" = 0 ] || {
+		echo "the same-cgroup-mark tests must run as root" >&2
+		return 1
+	}
+	[ -n "$CGROOT" ] || {
+		echo "no cgroup v2 mount found" >&2
+		return 1
+	}
+	[ -x "$PROBE" ] && [ -r "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark.bpf.o" ] || {
+		echo "run 'make all tests/scm-probe' first (make check does)" >&2
+		return 1
+	}
+	TID=scmt$$n${BATS_SUITE_TEST_NUMBER}
+	TCG=$CGROOT/$TID
+	PINDIR=/sys/fs/bpf/$TID
+	NS=$TID
+	PIDS=
+	EXTRA_NS=
+	EXTRA_PINS=
+	# A configuration file that does not exist, unless a test writes it.
+	export SAME_CGROUP_MARK_CONF=$BATS_TEST_TMPDIR/same-cgroup-mark.conf
+	mkdir "$TCG" "$TCG/a" "$TCG/b"
+	ip netns add "$NS"
+	ip -n "$NS" link set lo up
+}
+
+# detach_all CGROUP: detach every program attached directly to CGROUP.
+detach_all() {
+	"$BPFTOOL" cgroup show "$1" 2>/dev/null |
+		awk '$1 ~ /^[0-9]+$/ { print $1, $2 }' |
+		while read -r id type; do
+			"$BPFTOOL" cgroup detach "$1" "$type" id "$id" || true
+		done
+}
+
+common_teardown() {
+	local pid ns cg d
+	for pid in $PIDS; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $PIDS; do
+		wait "$pid" 2>/dev/null || true
+	done
+	loader -d "$PINDIR" -u >/dev/null 2>&1 || true
+	for cg in "$TCG/a" "$TCG/b" "$TCG"; do
+		[ -d "$cg" ] && detach_all "$cg"
+	done
+	for d in "$PINDIR" $EXTRA_PINS; do
+		[ -e "$d" ] && rm -rf -- "$d"
+	done
+	for ns in "$NS" $EXTRA_NS; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	for cg in "$TCG/a" "$TCG/b" "$TCG"; do
+		[ -d "$cg" ] && rmdir "$cg" 2>/dev/null
+	done
+	true
+}
+
+setup() {
+	common_setup
+}
+
+teardown() {
+	common_teardown
+}
+
+# in_cgroup CGROUP NETNS CMD...: run CMD in CGROUP, inside NETNS unless it
+# is "-".  The cgroup is joined before "ip netns exec", whose private mount
+# namespace hides the cgroup filesystem.  sh execs, so CMD keeps its PID.
+in_cgroup() {
+	local cg=$1 ns=$2
+	shift 2
+	[ "$ns" = - ] || set -- ip netns exec "$ns" "$@"
+	exec sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+
+# start_server CGROUP NETNS ADDR PORT [OPTIONS]: start a listener, wait until
+# it listens, set PORT to its port and remember its PID for teardown.
+start_server() {
+	local cg=$1 ns=$2 addr=$3 port=$4 out i
+	shift 4
+	out=$(mktemp "$BATS_TEST_TMPDIR/server.XXXXXX")
+	# A background subshell would have its own PID: exec in it, so $! is
+	# the listener itself.  Its output must not hold bats' fd 3 open.
+	(in_cgroup "$cg" "$ns" "$PROBE" listen "$addr" "$port" "$@") >"$out" 2>&1 3>&- &
+	PIDS="$PIDS $!"
+	for i in $(seq 1 100); do
+		if [ -s "$out" ]; then
+			PORT=$(head -n 1 "$out")
+			case $PORT in
+			'' | *[!0-9]*) echo "server failed: $(cat "$out")" >&2; return 1 ;;
+			esac
+			return 0
+		fi
+		kill -0 "$!" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "server $addr:$port did not start: $(cat "$out")" >&2
+	return 1
+}
+
+# mark_of CGROUP NETNS ADDR PORT [OPTIONS]: connect and print the client's
+# SO_MARK after connect() (as 0x%08x); fails when the connect fails.
+mark_of() {
+	local cg=$1 ns=$2
+	shift 2
+	(in_cgroup "$cg" "$ns" "$PROBE" connect "$@") | sed -n 's/^mark=//p'
+	return "${PIPESTATUS[0]}"
+}
+
+# expect_mark EXPECTED CGROUP NETNS ADDR PORT [OPTIONS]
+expect_mark() {
+	local want=$1 got
+	shift
+	got=$(mark_of "$@") || {
+		echo "connect $* failed" >&2
+		return 1
+	}
+	if [ "$got" != "$want" ]; then
+		echo "connect $*: mark $got, expected $want" >&2
+		return 1
+	fi
+}
+
+# prog_ids_at CGROUP: the ids attached directly to CGROUP, sorted, one line.
+prog_ids_at() {
+	"$BPFTOOL" cgroup show "$1" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -n | xargs
+}
+
+# our_ids: the ids of the programs pinned in PINDIR's instance(s).
+our_ids() {
+	local p
+	for p in "$PINDIR"/g*/scm_bind4 "$PINDIR"/g*/scm_bind6 \
+		"$PINDIR"/g*/scm_connect4 "$PINDIR"/g*/scm_connect6; do
+		[ -e "$p" ] || continue
+		"$BPFTOOL" prog show pinned "$p" | sed -n '1s/:.*//p'
+	done | sort -n | xargs
+}
+
+# load_foreign DIR: load the allow-all programs of tests/foreign.bpf.c,
+# pinned in DIR as foreign_bind4 ... foreign_connect6.
+load_foreign() {
+	EXTRA_PINS="$EXTRA_PINS $1"
+	"$BPFTOOL" prog loadall "$SCM_TOP/tests/foreign.bpf.o" "$1"
+}

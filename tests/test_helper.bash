@@ -188,3 +188,39 @@ load_foreign() {
 	EXTRA_PINS="$EXTRA_PINS $1"
 	"$BPFTOOL" prog loadall "$SCM_TOP/tests/foreign.bpf.o" "$1"
 }
+
+# failing_bpftool PATTERN N: print the path of a bpftool wrapper that fails
+# (as bpftool does: "Error: ..." and exit 255) the Nth call whose arguments
+# match the shell pattern PATTERN, and runs the real bpftool otherwise.
+failing_bpftool() {
+	local w=$BATS_TEST_TMPDIR/bpftool-fail-$RANDOM real
+	real=$(command -v "$BPFTOOL")
+	cat >"$w" <<WRAP
+#!/bin/sh
+case "\$*" in
+$1)
+	n=\$(cat "$w.count" 2>/dev/null || echo 0)
+	n=\$((n + 1))
+	echo "\$n" >"$w.count"
+	if [ "\$n" -eq $2 ]; then
+		echo "Error: injected failure of: \$*" >&2
+		exit 255
+	fi
+	;;
+esac
+exec "$real" "\$@"
+WRAP
+	chmod 0755 "$w"
+	printf '%s\n' "$w"
+}
+
+# snapshot: everything a failed command must leave as it was.
+snapshot() {
+	echo "attached: $(prog_ids_at "$TCG")"
+	echo "ours: $(our_ids)"
+	(cd /sys/fs/bpf && find "${PINDIR#/sys/fs/bpf/}" 2>/dev/null | sort)
+	for p in "$PINDIR"/g*/cgroup; do
+		[ -L "$p" ] && echo "$p -> $(readlink "$p")"
+	done
+	true
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Replacing a loaded instance: no gap, listener state kept, failures change
+# nothing, other people's programs are left alone.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+M=$DEFAULT_MASK
+Z=0x00000000
+
+@test "a reload keeps listeners that were bound before it" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	start_server "$TCG/b" "$NS" ::1 "$PORT"
+	run scm_load -m 0x10
+	[ "$status" -eq 0 ]
+	expect_mark 0x00000010 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	expect_mark 0x00000010 "$TCG/b" "$NS" ::1 "$PORT"
+	run scm_load
+	[ "$status" -eq 0 ]
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$M" "$TCG/b" "$NS" ::1 "$PORT"
+}
+
+@test "a reload replaces all four programs and leaves exactly one instance" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	local before after
+	before=$(our_ids)
+	[ "$(prog_ids_at "$TCG")" = "$before" ]
+	run scm_load
+	[ "$status" -eq 0 ]
+	after=$(our_ids)
+	[ "$(echo $after | wc -w)" -eq 4 ]
+	[ "$(prog_ids_at "$TCG")" = "$after" ]
+	[ "$before" != "$after" ]
+	[ "$(ls "$PINDIR" | wc -l)" -eq 1 ]
+	# The socket storage map is shared, not recreated.
+	run bpftool map show pinned "$(echo "$PINDIR"/g*/scm_owner)"
+	[ "$status" -eq 0 ]
+}
+
+@test "connections made during reloads are all marked" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	(for i in 1 2 3 4 5; do scm_load >/dev/null || echo fail >"$BATS_TEST_TMPDIR/reload-failed"; done
+	 touch "$BATS_TEST_TMPDIR/reloads-done") 3>&- &
+	local n=0 bad=0 got
+	while [ ! -e "$BATS_TEST_TMPDIR/reloads-done" ] || [ "$n" -lt 20 ]; do
+		got=$(mark_of "$TCG/a" "$NS" 127.0.0.1 "$PORT") || got=failed
+		[ "$got" = "$M" ] || bad=$((bad + 1))
+		n=$((n + 1))
+	done
+	wait
+	echo "connects: $n, not marked: $bad"
+	[ ! -e "$BATS_TEST_TMPDIR/reload-failed" ]
+	[ "$bad" -eq 0 ]
+	[ "$(ls "$PINDIR" | wc -l)" -eq 1 ]
+}
+
+# reload_fails PATTERN N: reload with the Nth matching bpftool call failing;
+# the command must fail and leave everything as it was, still marking.
+reload_fails() {
+	run scm_load -m 0x10
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local before
+	before=$(snapshot)
+	BPFTOOL=$(failing_bpftool "$1" "$2") run --separate-stderr scm_load -m 0x20
+	echo "status $status, stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"injected failure"* ]]
+	[ "$(snapshot)" = "$before" ]
+	expect_mark 0x00000010 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	run scm_status
+	[ "$status" -eq 0 ]
+}
+
+@test "a reload whose object fails to load keeps the old instance" {
+	reload_fails 'prog loadall*' 1
+}
+
+@test "a reload that fails attaching the first program keeps the old instance" {
+	reload_fails 'cgroup attach*' 1
+}
+
+@test "a reload that fails attaching the fourth program keeps the old instance" {
+	reload_fails 'cgroup attach*' 4
+}
+
+@test "a reload that fails detaching an old program keeps the old instance" {
+	reload_fails 'cgroup detach*' 2
+}
+
+@test "a reload with a broken object file keeps the old instance" {
+	run scm_load -m 0x10
+	[ "$status" -eq 0 ]
+	local before lib=$BATS_TEST_TMPDIR/lib
+	before=$(snapshot)
+	mkdir "$lib"
+	cp "$SAME_CGROUP_MARK_LIBDIR/scm-set-rodata" "$lib/"
+	head -c 1000 "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark.bpf.o" >"$lib/same-cgroup-mark.bpf.o"
+	SAME_CGROUP_MARK_LIBDIR=$lib run --separate-stderr scm_load
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"same-cgroup-mark.bpf.o"* ]]
+	[ "$(snapshot)" = "$before" ]
+}
+
+@test "a first load that fails leaves no pins and nothing attached" {
+	BPFTOOL=$(failing_bpftool 'cgroup attach*' 3) run --separate-stderr scm_load
+	[ "$status" -eq 1 ]
+	[ ! -e "$PINDIR" ]
+	[ -z "$(prog_ids_at "$TCG")" ]
+}
+
+@test "programs someone else attached with multi keep running through load, reload and unload" {
+	load_foreign "/sys/fs/bpf/${TID}f"
+	local h f
+	for h in bind4:cgroup_inet4_bind connect4:cgroup_inet4_connect connect6:cgroup_inet6_connect; do
+		bpftool cgroup attach "$TCG" "${h#*:}" pinned "/sys/fs/bpf/${TID}f/foreign_${h%%:*}" multi
+	done
+	bpftool cgroup attach "$TCG/a" cgroup_inet4_bind pinned "/sys/fs/bpf/${TID}f/foreign_bind4" multi
+	f=$(prog_ids_at "$TCG")
+	local fa
+	fa=$(prog_ids_at "$TCG/a")
+	run scm_load
+	[ "$status" -eq 0 ]
+	[ "$(prog_ids_at "$TCG")" = "$(echo $f $(our_ids) | tr ' ' '\n' | sort -n | xargs)" ]
+	run scm_load -m 0x10
+	[ "$status" -eq 0 ]
+	[ "$(prog_ids_at "$TCG")" = "$(echo $f $(our_ids) | tr ' ' '\n' | sort -n | xargs)" ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark 0x00000010 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	run scm_unload
+	[ "$status" -eq 0 ]
+	[ "$(prog_ids_at "$TCG")" = "$f" ]
+	[ "$(prog_ids_at "$TCG/a")" = "$fa" ]
+}
+
+@test "an exclusive program someone else attached makes the load fail clearly, touching nothing" {
+	load_foreign "/sys/fs/bpf/${TID}f"
+	bpftool cgroup attach "$TCG" cgroup_inet4_connect pinned "/sys/fs/bpf/${TID}f/foreign_connect4"
+	local f
+	f=$(prog_ids_at "$TCG")
+	run --separate-stderr scm_load
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"exclusive"*cgroup_inet4_connect* ]]
+	[ ! -e "$PINDIR" ]
+	[ "$(prog_ids_at "$TCG")" = "$f" ]
+}
+
+@test "the next load cleans up what an interrupted load left behind" {
+	run scm_load -m 0x10
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	# An interrupted run: a second instance, loaded, two programs attached.
+	local left=$PINDIR/g7
+	mkdir "$left"
+	ln -s "$TCG" "$left/cgroup"
+	cp "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark.bpf.o" "$BATS_TEST_TMPDIR/scm.o"
+	bpftool prog loadall "$BATS_TEST_TMPDIR/scm.o" "$left" \
+		map name scm_owner pinned "$(echo "$PINDIR"/g1/scm_owner)" pinmaps "$left"
+	bpftool cgroup attach "$TCG" cgroup_inet4_bind pinned "$left/scm_bind4" multi
+	bpftool cgroup attach "$TCG" cgroup_inet4_connect pinned "$left/scm_connect4" multi
+	# A third one that crashed before loading anything.
+	mkdir "$PINDIR/g8"
+	run scm_status
+	[ "$status" -eq 1 ]
+	run scm_load -m 0x20
+	[ "$status" -eq 0 ]
+	[ "$(ls "$PINDIR")" = g9 ]
+	[ "$(prog_ids_at "$TCG")" = "$(our_ids)" ]
+	[ "$(echo $(our_ids) | wc -w)" -eq 4 ]
+	expect_mark 0x00000020 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	run scm_status
+	[ "$status" -eq 0 ]
+}

@@ -49,13 +49,13 @@ Z=0x00000000
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	(for i in 1 2 3 4 5; do scm_load >/dev/null || echo fail >"$BATS_TEST_TMPDIR/reload-failed"; done
 	 touch "$BATS_TEST_TMPDIR/reloads-done") 3>&- &
-	local n=0 bad=0 got
+	local reloader=$! n=0 bad=0 got
 	while [ ! -e "$BATS_TEST_TMPDIR/reloads-done" ] || [ "$n" -lt 20 ]; do
 		got=$(mark_of "$TCG/a" "$NS" 127.0.0.1 "$PORT") || got=failed
 		[ "$got" = "$M" ] || bad=$((bad + 1))
 		n=$((n + 1))
 	done
-	wait
+	wait "$reloader"
 	echo "connects: $n, not marked: $bad"
 	[ ! -e "$BATS_TEST_TMPDIR/reload-failed" ]
 	[ "$bad" -eq 0 ]

@@ -197,8 +197,10 @@ failing_bpftool() {
 	real=$(command -v "$BPFTOOL")
 	cat >"$w" <<WRAP
 #!/bin/sh
+pattern='$1'
+# shellcheck disable=SC2254 # the pattern is meant to match
 case "\$*" in
-$1)
+\$pattern)
 	n=\$(cat "$w.count" 2>/dev/null || echo 0)
 	n=\$((n + 1))
 	echo "\$n" >"$w.count"

@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# same-cgroup-mark-load -s: what is loaded, from the kernel's own state.
+
+load test_helper
+
+@test "status of a loaded instance shows the mask, cgroup, pin dir and four attached programs, exit 0" {
+	run scm_load -m 0xabc
+	[ "$status" -eq 0 ]
+	run scm_status
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"state:    loaded"* ]]
+	[[ "$output" == *"mask:     0x00000abc"* ]]
+	[[ "$output" == *"cgroup:   $TCG"$'\n'* ]]
+	[[ "$output" == *"pin dir:  $PINDIR"$'\n'* ]]
+	local h id
+	for h in bind4:cgroup_inet4_bind bind6:cgroup_inet6_bind \
+		connect4:cgroup_inet4_connect connect6:cgroup_inet6_connect; do
+		id=$(bpftool prog show pinned "$PINDIR"/g1/scm_"${h%%:*}" | sed -n '1s/:.*//p')
+		[ -n "$id" ]
+		echo "$output" | grep -Eq "^  ${h%%:*} +id $id +${h#*:} +attached$"
+	done
+}
+
+@test "status reads the mask from the loaded object, not from the configuration" {
+	run scm_load -m 0x7
+	[ "$status" -eq 0 ]
+	printf 'MASK=0x99\n' >"$SAME_CGROUP_MARK_CONF"
+	run scm_status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"mask:     0x00000007"* ]]
+}
+
+@test "status when nothing is loaded says so and exits 3" {
+	run scm_status
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"not loaded"* ]]
+	[ ! -e "$PINDIR" ]
+}
+
+@test "status exits 1 and names the program when one was detached behind its back" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	bpftool cgroup detach "$TCG" cgroup_inet6_connect pinned "$PINDIR"/g1/scm_connect6
+	run scm_status
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"partly loaded"* ]]
+	echo "$output" | grep -Eq '^  connect6 +id [0-9]+ +cgroup_inet6_connect +NOT attached$'
+	# A load repairs it.
+	run scm_load
+	[ "$status" -eq 0 ]
+	run scm_status
+	[ "$status" -eq 0 ]
+}
+
+@test "status after an unload exits 3" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	run scm_unload
+	[ "$status" -eq 0 ]
+	run scm_status
+	[ "$status" -eq 3 ]
+}

@@ -181,3 +181,28 @@ reload_fails() {
 	run scm_status
 	[ "$status" -eq 0 ]
 }
+
+@test "each load publishes the loaded mask as an nftables define, kept after unload" {
+	run scm_load -m 0x1234
+	[ "$status" -eq 0 ]
+	grep -qx 'define SCM_MASK = 0x00001234' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
+	run scm_load -m 0x20
+	[ "$status" -eq 0 ]
+	grep -qx 'define SCM_MASK = 0x00000020' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
+	[ -z "$(ls "$SAME_CGROUP_MARK_RUNDIR" | grep -v -e '^lock$' -e '^mask.nft$')" ]
+	# nft accepts it as an include.
+	printf 'include "%s"\ntable inet scmt { chain c { meta mark & $SCM_MASK == $SCM_MASK accept; }; }\n' \
+		"$SAME_CGROUP_MARK_RUNDIR/mask.nft" >"$BATS_TEST_TMPDIR/t.nft"
+	ip netns exec "$NS" nft -c -f "$BATS_TEST_TMPDIR/t.nft"
+	run scm_unload
+	[ "$status" -eq 0 ]
+	grep -qx 'define SCM_MASK = 0x00000020' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
+}
+
+@test "a failed load leaves the published mask as it was" {
+	run scm_load -m 0x10
+	[ "$status" -eq 0 ]
+	BPFTOOL=$(failing_bpftool 'cgroup attach*' 2) run scm_load -m 0x20
+	[ "$status" -eq 1 ]
+	grep -qx 'define SCM_MASK = 0x00000010' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
+}

@@ -63,6 +63,8 @@ common_setup() {
 	EXTRA_PINS=
 	# A configuration file that does not exist, unless a test writes it.
 	export SAME_CGROUP_MARK_CONF=$BATS_TEST_TMPDIR/same-cgroup-mark.conf
+	# Lock and nftables definition of this test only, not the host's.
+	export SAME_CGROUP_MARK_RUNDIR=$BATS_TEST_TMPDIR/run
 	mkdir "$TCG" "$TCG/a" "$TCG/b"
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up

@@ -7,7 +7,7 @@
 bats_require_minimum_version 1.5.0
 load test_helper
 
-M=$DEFAULT_MASK
+M=$TEST_MASK
 Z=0x00000000
 
 setup() {
@@ -95,9 +95,9 @@ setup() {
 
 @test "mark bits the client set itself are kept, with and without the mask" {
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	expect_mark 0x40000005 "$TCG/a" "$NS" 127.0.0.1 "$PORT" --mark 0x5
+	expect_mark "$(printf 0x%08x $((M | 5)))" "$TCG/a" "$NS" 127.0.0.1 "$PORT" --mark 0x5
 	expect_mark 0x00000005 "$TCG/b" "$NS" 127.0.0.1 "$PORT" --mark 0x5
-	expect_mark 0xc0000000 "$TCG/a" "$NS" 127.0.0.1 "$PORT" --mark 0xc0000000
+	expect_mark "$(printf 0x%08x $((M | 0x80000000)))" "$TCG/a" "$NS" 127.0.0.1 "$PORT" --mark 0x80000000
 }
 
 @test "a UDP connect is never marked, even to a port a same-cgroup TCP listener holds" {
@@ -184,7 +184,7 @@ setup_remote() {
 @test "a load with the default cgroup attaches at the cgroup v2 root and marks" {
 	run loader -d "$PINDIR" -u
 	[ "$status" -eq 0 ]
-	run loader -d "$PINDIR"
+	run loader -d "$PINDIR" -m "$TEST_MASK"
 	[ "$status" -eq 0 ]
 	run loader -d "$PINDIR" -s
 	[ "$status" -eq 0 ]

@@ -6,7 +6,7 @@
 bats_require_minimum_version 1.5.0
 load test_helper
 
-M=$DEFAULT_MASK
+M=$TEST_MASK
 Z=0x00000000
 
 @test "a reload keeps listeners that were bound before it" {
@@ -52,7 +52,7 @@ Z=0x00000000
 	local reloader=$! n=0 bad=0 got
 	while [ ! -e "$BATS_TEST_TMPDIR/reloads-done" ] || [ "$n" -lt 20 ]; do
 		got=$(mark_of "$TCG/a" "$NS" 127.0.0.1 "$PORT") || got=failed
-		[ "$got" = "$M" ] || bad=$((bad + 1))
+		same_mark "$got" "$M" || bad=$((bad + 1))
 		n=$((n + 1))
 	done
 	wait "$reloader"

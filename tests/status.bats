@@ -63,3 +63,11 @@ load test_helper
 	run scm_status
 	[ "$status" -eq 3 ]
 }
+
+@test "without -m or a configuration the loaded mask is 0x40000000" {
+	run loader -d "$PINDIR" -c "$TCG"
+	[ "$status" -eq 0 ]
+	run scm_status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"mask:     0x40000000"$'\n'* ]]
+}

@@ -12,7 +12,7 @@ load test_helper
 	ids=$(our_ids)
 	[ "$(echo $ids | wc -w)" -eq 4 ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	expect_mark "$DEFAULT_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	run scm_unload
 	[ "$status" -eq 0 ]
 	[ -z "$(prog_ids_at "$TCG")" ]
@@ -82,7 +82,7 @@ load test_helper
 	[ "$(snapshot)" = "$before" ]
 	run scm_status
 	[ "$status" -eq 0 ]
-	expect_mark "$DEFAULT_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 }
 
 @test "unload removes the instance of the cgroup it was loaded for, whatever -c says now" {

@@ -228,7 +228,7 @@ status_mask() {
 		"MASK='0x20'" '  MASK = "0x20"  ' $'\tMASK=\t\'0x20\'\t'; do
 		write_conf '# same-cgroup-mark test configuration' '' '   ' \
 			'# MASK=0x1 is only a comment' "$form" '  # indented comment' ''
-		run --separate-stderr scm_load
+		run --separate-stderr loader -d "$PINDIR" -c "$TCG"
 		[ "$status" -eq 0 ] || { echo "[$form]: exit $status: $stderr" >&2; return 1; }
 		[ "$(status_mask)" = 0x00000020 ] || { echo "[$form]: status mask $(status_mask)" >&2; return 1; }
 		expect_mark 0x00000020 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
@@ -245,7 +245,7 @@ status_mask() {
 
 @test "a MASK from the configuration beats the default and is the mark applied" {
 	write_conf 'MASK=0x20'
-	run scm_load
+	run loader -d "$PINDIR" -c "$TCG"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"mask 0x00000020"* ]]
 	[ "$(status_mask)" = 0x00000020 ]

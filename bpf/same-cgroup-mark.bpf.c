@@ -3,11 +3,13 @@
  * same-cgroup-mark: OR a bit into SO_MARK of a TCP client socket when the
  * local listener it connects to was bound by a task in the same cgroup.
  *
- * bind4/bind6 remember, in socket-local storage, the cgroup v2 id of the
- * task that binds a TCP socket.  connect4/connect6 look up the listener the
- * connection is about to reach in the client's network namespace and, when
- * the destination is a loopback address and the listener's recorded cgroup
- * is the connecting task's cgroup, OR scm_mask into the client's SO_MARK.
+ * bind4/bind6 remember, in socket-local storage, the cgroup v2 id (and the
+ * ancestors' ids) of the task that binds a TCP socket.  connect4/connect6
+ * look up the listener the connection is about to reach in the client's
+ * network namespace and, when the destination is a loopback address and the
+ * listener's recorded cgroup is the connecting task's cgroup (or, with
+ * scm_level, shares its ancestor at that depth), OR scm_mask into the
+ * client's SO_MARK.
  *
  * Every program returns ALLOW: this object never denies anything.
  */
@@ -27,15 +29,30 @@
 #define V4MAPPED_WORD	bpf_htonl(0x0000ffff)
 
 /*
- * The bit(s) ORed into SO_MARK.  Written into .rodata of a copy of this
- * object by scm-set-rodata before same-cgroup-mark-load loads it; libbpf
- * freezes .rodata, so the verifier sees a constant.
+ * Tunables, written into .rodata of a copy of this object by scm-set-rodata
+ * before same-cgroup-mark-load loads it.  libbpf freezes .rodata, so the
+ * verifier sees constants and drops the code a setting does not use.
  */
+/* The bit(s) ORed into SO_MARK. */
 const volatile __u32 scm_mask = 0x40000000;
+/*
+ * 0: client and listener must be in the same cgroup.  1..SCM_MAX_LEVEL:
+ * they must have the same ancestor at that depth of the cgroup v2 tree (1 is
+ * a child of the root, as for nftables' "socket cgroupv2 level").
+ */
+const volatile __u32 scm_level = 0;
 
-/* Per-socket record made at bind time. */
+#define SCM_MAX_LEVEL	8
+
+/*
+ * Per-socket record made at bind time.  The ancestors are kept whatever
+ * scm_level is, so that a reload into another level still knows the
+ * listeners bound before it.
+ */
 struct scm_owner {
-	__u64 cgroup_id;	/* cgroup v2 id of the task that bound it */
+	__u64 cgroup_id;		/* cgroup v2 id of the binding task */
+	__u64 ancestor[SCM_MAX_LEVEL];	/* [i]: its ancestor at depth i + 1,
+					 * 0 below the task's own depth */
 };
 
 struct {
@@ -44,6 +61,31 @@ struct {
 	__type(key, int);
 	__type(value, struct scm_owner);
 } scm_owner SEC(".maps");
+
+/* What the programs did, per CPU; same-cgroup-mark-load -s sums them. */
+enum scm_counter {
+	SCM_MARKED,		/* connect marked */
+	SCM_OTHER_GROUP,	/* listener found, bound from another group */
+	SCM_NO_LISTENER,	/* loopback connect, no listener found */
+	SCM_UNKNOWN_LISTENER,	/* listener bound before loading: no record */
+	SCM_BOUND,		/* TCP bind recorded */
+	SCM_NR_COUNTERS,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SCM_NR_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} scm_counters SEC(".maps");
+
+static __always_inline void count(__u32 what)
+{
+	__u64 *n = bpf_map_lookup_elem(&scm_counters, &what);
+
+	if (n)
+		*n += 1;
+}
 
 static __always_inline int is_tcp(const struct bpf_sock_addr *ctx)
 {
@@ -59,43 +101,78 @@ static __always_inline void record_owner(struct bpf_sock_addr *ctx)
 {
 	struct bpf_sock *sk = ctx->sk;
 	struct scm_owner *owner;
+	__u64 id = 1;
+	int i;
 
 	if (!sk)
 		return;
 	owner = bpf_sk_storage_get(&scm_owner, sk, 0,
 				   BPF_SK_STORAGE_GET_F_CREATE);
-	if (owner)
-		owner->cgroup_id = bpf_get_current_cgroup_id();
+	if (!owner)
+		return;
+	owner->cgroup_id = bpf_get_current_cgroup_id();
+	/*
+	 * The helper gives 0 for a depth below the task's cgroup; every
+	 * entry is written, as a socket may be bound again by another task.
+	 */
+	for (i = 0; i < SCM_MAX_LEVEL; i++) {
+		if (id)
+			id = bpf_get_current_ancestor_cgroup_id(i + 1);
+		owner->ancestor[i] = id;
+	}
+	count(SCM_BOUND);
+}
+
+/*
+ * Is the current task in @owner's group?  The same cgroup, or with
+ * scm_level set, the same ancestor at that depth; a task or listener whose
+ * cgroup is shallower than scm_level is a group of its own.
+ */
+static __always_inline int same_group(const struct scm_owner *owner)
+{
+	__u64 mine;
+
+	if (scm_level && scm_level <= SCM_MAX_LEVEL) {
+		mine = bpf_get_current_ancestor_cgroup_id(scm_level);
+		if (mine && owner->ancestor[scm_level - 1])
+			return mine == owner->ancestor[scm_level - 1];
+	}
+	return owner->cgroup_id == bpf_get_current_cgroup_id();
 }
 
 /*
  * Mark the client socket if the TCP listener that @tuple reaches in the
- * client's network namespace was bound from the current task's cgroup.
+ * client's network namespace was bound from the current task's group.
  * The caller has already checked that the destination is local.
  */
-static __always_inline void mark_if_same_cgroup(struct bpf_sock_addr *ctx,
-						struct bpf_sock_tuple *tuple,
-						__u32 tuple_len)
+static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
+					       struct bpf_sock_tuple *tuple,
+					       __u32 tuple_len)
 {
 	struct bpf_sock *client = ctx->sk;
 	struct bpf_sock *listener;
-	struct scm_owner *owner;
-	__u64 listener_cgroup = 0;
+	struct scm_owner *owner = NULL;
+	__u32 verdict;
 	int mark;
 
 	listener = bpf_sk_lookup_tcp(ctx, tuple, tuple_len,
 				     BPF_F_CURRENT_NETNS, 0);
-	if (!listener)
+	if (!listener) {
+		count(SCM_NO_LISTENER);
 		return;
-	if (listener->state == BPF_TCP_LISTEN) {
-		owner = bpf_sk_storage_get(&scm_owner, listener, 0, 0);
-		if (owner)
-			listener_cgroup = owner->cgroup_id;
 	}
+	if (listener->state == BPF_TCP_LISTEN)
+		owner = bpf_sk_storage_get(&scm_owner, listener, 0, 0);
+	if (!owner)
+		verdict = SCM_UNKNOWN_LISTENER;
+	else if (!same_group(owner))
+		verdict = SCM_OTHER_GROUP;
+	else
+		verdict = SCM_MARKED;
+	/* owner lives in the listener's storage: done with it from here. */
 	bpf_sk_release(listener);
-
-	if (!listener_cgroup ||
-	    listener_cgroup != bpf_get_current_cgroup_id() || !client)
+	count(verdict);
+	if (verdict != SCM_MARKED || !client)
 		return;
 
 	mark = client->mark;
@@ -127,7 +204,7 @@ static __always_inline void connect_v4(struct bpf_sock_addr *ctx, __u32 daddr,
 		return;
 	tuple.ipv4.daddr = daddr;
 	tuple.ipv4.dport = dport;
-	mark_if_same_cgroup(ctx, &tuple, sizeof(tuple.ipv4));
+	mark_if_same_group(ctx, &tuple, sizeof(tuple.ipv4));
 }
 
 SEC("cgroup/bind4")
@@ -185,7 +262,7 @@ int scm_connect6(struct bpf_sock_addr *ctx)
 		return ALLOW;
 	tuple.ipv6.daddr[3] = a3;
 	tuple.ipv6.dport = ctx->user_port;
-	mark_if_same_cgroup(ctx, &tuple, sizeof(tuple.ipv6));
+	mark_if_same_group(ctx, &tuple, sizeof(tuple.ipv6));
 	return ALLOW;
 }
 

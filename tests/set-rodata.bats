@@ -226,7 +226,9 @@ expect_usage() {
 	run bpftool -j map dump pinned "$pindir/scm_rodata"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *'"value":["0xc0","0xb0","0xa0","0x00"]'* ]]
+	# scm_mask is the first variable of .rodata.
+	[ "$(sym_col "$out/scm.o" scm_mask 2)" = 0000000000000000 ]
+	[[ "$output" == *'"value":["0xc0","0xb0","0xa0","0x00"'* ]]
 	[[ "$output" == *'"scm_mask":10531008}'* ]]
 }
 
@@ -406,8 +408,9 @@ expect_usage() {
 	local sh size
 	sh=$(shdr_at "$in/scm.o" "$(sec_idx "$in/scm.o" .rodata)")
 	size=$(stat -c %s "$in/scm.o")
+	local rosize=$((0x$(sec_col "$in/scm.o" .rodata 5)))
 	poke "$in/scm.o" $((sh + 24)) $(le $((size - 2)) 8)	# sh_offset
-	expect_broken "truncated: .rodata (section 7) at offset $((size - 2)), size 4, file is $size bytes"
+	expect_broken "truncated: .rodata (section 7) at offset $((size - 2)), size $rosize, file is $size bytes"
 }
 
 @test "an ELFCLASS32 object is rejected" {
@@ -504,10 +507,11 @@ expect_usage() {
 @test "a symbol past the end of .rodata is rejected" {
 	local ent
 	ent=$(sym_entry "$in/scm.o" scm_mask)
-	poke "$in/scm.o" $((ent + 8)) $(le 2 8)	# st_value
-	expect_broken "symbol 'scm_mask' at offset 2 runs past the end of .rodata (4 bytes)"
+	local rosize=$((0x$(sec_col "$in/scm.o" .rodata 5)))
+	poke "$in/scm.o" $((ent + 8)) $(le $((rosize - 2)) 8)	# st_value
+	expect_broken "symbol 'scm_mask' at offset $((rosize - 2)) runs past the end of .rodata ($rosize bytes)"
 	poke "$in/scm.o" $((ent + 8)) ff ff ff ff ff ff ff ff
-	expect_broken "symbol 'scm_mask' at offset 18446744073709551615 runs past the end of .rodata (4 bytes)"
+	expect_broken "symbol 'scm_mask' at offset 18446744073709551615 runs past the end of .rodata ($rosize bytes)"
 }
 
 @test "a name that occurs twice in the symbol table is rejected" {

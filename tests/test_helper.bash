@@ -121,8 +121,11 @@ common_teardown() {
 		wait "$pid" 2>/dev/null || true
 	done
 	loader -d "$PINDIR" -u >/dev/null 2>&1 || true
-	for cg in "$TCG/a" "$TCG/b" "$TCG"; do
-		[ -d "$cg" ] && detach_all "$cg"
+	# Every cgroup of the test's subtree, deepest first.
+	local cgs
+	cgs=$([ -d "$TCG" ] && find "$TCG" -depth -type d)
+	for cg in $cgs; do
+		detach_all "$cg"
 	done
 	for d in "$PINDIR" $EXTRA_PINS; do
 		[ -e "$d" ] && rm -rf -- "$d"
@@ -130,8 +133,8 @@ common_teardown() {
 	for ns in "$NS" $EXTRA_NS; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	for cg in "$TCG/a" "$TCG/b" "$TCG"; do
-		[ -d "$cg" ] && rmdir "$cg" 2>/dev/null
+	for cg in $cgs; do
+		rmdir "$cg" 2>/dev/null
 	done
 	true
 }

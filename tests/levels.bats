@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Grouping by an ancestor cgroup (-l LEVEL), and the counters in status.
+#
+# The test's cgroups: TCG is at depth 1 of the cgroup v2 tree, TCG/a and
+# TCG/b at depth 2, TCG/a/x, TCG/a/y and TCG/b/x at depth 3.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+M=$TEST_MASK
+Z=0x00000000
+
+setup() {
+	common_setup
+	mkdir "$TCG/a/x" "$TCG/a/y" "$TCG/b/x"
+}
+
+@test "siblings under one parent are marked with -l at the parent's depth, not without it" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a/x" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
+	run scm_load -l 2
+	[ "$status" -eq 0 ]
+	expect_mark "$M" "$TCG/a/x" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$M" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$M" "$TCG/a/y" "$NS" ::ffff:127.0.0.1 "$PORT"
+	# The parent itself is the group's top: it belongs to the group.
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "cousins under different parents are never marked" {
+	run scm_load -l 2
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a/x" "$NS" ::1 0
+	expect_mark "$Z" "$TCG/b/x" "$NS" ::1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" ::1 "$PORT"
+	# At depth 1 they are one group.
+	run scm_load -l 1
+	[ "$status" -eq 0 ]
+	expect_mark "$M" "$TCG/b/x" "$NS" ::1 "$PORT"
+}
+
+@test "a process shallower than the level forms its own group" {
+	run scm_load -l 3
+	[ "$status" -eq 0 ]
+	# TCG/a is at depth 2 < 3: exact matching for it.
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/a/x" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG" "$NS" 127.0.0.1 "$PORT"
+	# And a deep client never matches a shallow listener's group.
+	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a/x" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "reloads from exact to level mode and back keep listeners recognised" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
+	run scm_load -l 2
+	[ "$status" -eq 0 ]
+	expect_mark "$M" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b/x" "$NS" 127.0.0.1 "$PORT"
+	run scm_load
+	[ "$status" -eq 0 ]
+	expect_mark "$M" "$TCG/a/x" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "the level comes from -l, else LEVEL= in the configuration, and status shows it" {
+	printf 'LEVEL=2\n' >"$SAME_CGROUP_MARK_CONF"
+	run scm_load
+	[ "$status" -eq 0 ]
+	run scm_status
+	[[ "$output" == *"level:    2 (same ancestor at depth 2)"* ]]
+	run scm_load -l 0
+	[ "$status" -eq 0 ]
+	run scm_status
+	[[ "$output" == *"level:    0 (same cgroup)"* ]]
+	rm "$SAME_CGROUP_MARK_CONF"
+	run scm_load -l 008
+	[ "$status" -eq 0 ]
+	run scm_status
+	[[ "$output" == *"level:    8 (same ancestor at depth 8)"* ]]
+}
+
+@test "a bad level is refused with exit 2 and changes nothing" {
+	run scm_load -l 2
+	[ "$status" -eq 0 ]
+	local before v
+	before=$(snapshot)
+	for v in '' -1 9 10 100 1a x ' 2' 2.0 0x2 99999999999999999999; do
+		run --separate-stderr scm_load -l "$v"
+		[ "$status" -eq 2 ] || { echo "-l '$v': exit $status" >&2; return 1; }
+		[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+		[[ "$stderr" == *"invalid level '$v'"* ]]
+		[ "$(snapshot)" = "$before" ]
+	done
+	printf 'LEVEL=9\n' >"$SAME_CGROUP_MARK_CONF"
+	run --separate-stderr scm_load
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"$SAME_CGROUP_MARK_CONF:1: invalid level '9'"* ]]
+	run --separate-stderr scm_status -l 2
+	[ "$status" -eq 2 ]
+	[ "$(snapshot)" = "$before" ]
+}
+
+# counter NAME: the value status prints for counter NAME.
+counter() {
+	scm_status | awk -v n="$1" 'index($0, "  " n " ") == 1 { print $NF }'
+}
+
+@test "status counts marked, other-group, no-listener and unrecorded connects and binds" {
+	# A listener bound before loading has no record.
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local early=$PORT
+	run scm_load
+	[ "$status" -eq 0 ]
+	[ "$(counter marked)" = 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	[ "$(counter 'TCP binds recorded')" = 1 ]
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$M" "$TCG/a" "$NS" ::ffff:127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$early"
+	run --separate-stderr mark_of "$TCG/a" "$NS" 127.0.0.1 1
+	# UDP and non-loopback connects are not looked at.
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT" --udp
+	run scm_status
+	echo "$output"
+	[ "$(counter marked)" = 2 ]
+	[ "$(counter 'not marked: listener of another group')" = 1 ]
+	[ "$(counter 'not marked: listener bound before loading')" = 1 ]
+	[ "$(counter 'not marked: no listener')" = 1 ]
+	# Counters survive a reload.
+	run scm_load
+	[ "$status" -eq 0 ]
+	[ "$(counter marked)" = 2 ]
+}

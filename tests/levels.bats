@@ -117,12 +117,12 @@ counter() {
 }
 
 @test "status counts marked, other-group, no-listener and unrecorded connects and binds" {
-	# A listener bound before loading has no record.
-	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	local early=$PORT
 	run scm_load
 	[ "$status" -eq 0 ]
 	[ "$(counter marked)" = 0 ]
+	# A listener that never called bind() has no record.
+	start_server "$TCG/a" "$NS" 0.0.0.0 0 --nobind
+	local early=$PORT
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	[ "$(counter 'TCP binds recorded')" = 1 ]
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"

@@ -3,8 +3,10 @@
  * scm-probe: the sockets the same-cgroup-mark tests need.
  *
  *   scm-probe listen ADDR PORT [--reuseport] [--v6only|--dualstack] [--echo]
+ *		      [--nobind]
  *	Bind and listen, print the bound port on stdout, then accept forever
  *	(echoing what each peer sends with --echo, else closing at once).
+ *	--nobind calls listen() without bind(): the kernel picks the port.
  *
  *   scm-probe connect ADDR PORT [--mark M] [--bind ADDR] [--udp|--icmp]
  *		       [--talk] [--timeout SEC]
@@ -28,7 +30,7 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: scm-probe listen ADDR PORT [--reuseport] [--v6only|--dualstack] [--echo]\n"
+		"usage: scm-probe listen ADDR PORT [--reuseport] [--v6only|--dualstack] [--echo] [--nobind]\n"
 		"       scm-probe connect ADDR PORT [--mark M] [--bind ADDR] [--udp|--icmp] [--talk] [--timeout SEC]\n");
 	exit(2);
 }
@@ -76,7 +78,7 @@ static int do_listen(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int one = 1, v6only = -1, echo = 0, reuseport = 0;
+	int one = 1, v6only = -1, echo = 0, reuseport = 0, nobind = 0;
 	int fd, i;
 
 	if (argc < 4)
@@ -91,6 +93,8 @@ static int do_listen(int argc, char **argv)
 			v6only = 0;
 		else if (!strcmp(argv[i], "--echo"))
 			echo = 1;
+		else if (!strcmp(argv[i], "--nobind"))
+			nobind = 1;
 		else
 			usage();
 	}
@@ -104,7 +108,7 @@ static int do_listen(int argc, char **argv)
 	if (v6only >= 0 && ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
 		die("IPV6_V6ONLY");
-	if (bind(fd, (struct sockaddr *)&ss, len))
+	if (!nobind && bind(fd, (struct sockaddr *)&ss, len))
 		die("bind");
 	if (listen(fd, 128))
 		die("listen");

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * same-cgroup-mark-iter: record the TCP listeners that were bound before
+ * the programs of same-cgroup-mark.bpf.c were attached.
+ *
+ * An iter/tcp program, run once by same-cgroup-mark-load ("bpftool iter
+ * pin", then a read of the pinned file in each network namespace).  For
+ * every listening socket that has no record in scm_owner yet, it writes the
+ * cgroup the socket belongs to (sk->sk_cgrp_data, the cgroup of the task
+ * that created the socket) and that cgroup's ancestors.  For listeners
+ * bound by the task that created them, which is the usual case, this is
+ * what the bind programs would have recorded.
+ *
+ * The kernel structures are read through BTF and CO-RE: the minimal local
+ * definitions below are matched against the running kernel's BTF at load
+ * time, so no generated vmlinux.h is needed.  The map is shared with the
+ * loaded main object by libbpf's pin-by-name: the loader pins it as
+ * /sys/fs/bpf/scm_owner for the duration of the run.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+#define TCP_LISTEN	10	/* include/net/tcp_states.h */
+#define SCM_MAX_LEVEL	8	/* as in same-cgroup-mark.bpf.c */
+
+struct kernfs_node {
+	__u64 id;
+} __attribute__((preserve_access_index));
+
+struct cgroup {
+	struct kernfs_node *kn;
+	int level;
+	struct cgroup *ancestors[];	/* since 6.1 */
+} __attribute__((preserve_access_index));
+
+struct cgroup___old {
+	int level;
+	__u64 ancestor_ids[];		/* before 6.1 */
+} __attribute__((preserve_access_index));
+
+struct sock_cgroup_data {
+	struct cgroup *cgroup;
+} __attribute__((preserve_access_index));
+
+struct sock_common {
+	unsigned char skc_state;
+} __attribute__((preserve_access_index));
+
+struct sock {
+	struct sock_common __sk_common;
+	struct sock_cgroup_data sk_cgrp_data;
+} __attribute__((preserve_access_index));
+
+struct tcp_sock;
+
+struct bpf_iter_meta;
+
+struct bpf_iter__tcp {
+	struct bpf_iter_meta *meta;
+	struct sock_common *sk_common;
+} __attribute__((preserve_access_index));
+
+/* Must match same-cgroup-mark.bpf.c: libbpf checks it when reusing the pin. */
+struct scm_owner {
+	__u64 cgroup_id;
+	__u64 ancestor[SCM_MAX_LEVEL];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct scm_owner);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} scm_owner SEC(".maps");
+
+static __always_inline __u64 ancestor_id(struct cgroup *cgrp, int level)
+{
+	struct cgroup___old *old = (void *)cgrp;
+	struct cgroup *anc;
+
+	if (bpf_core_field_exists(cgrp->ancestors)) {
+		anc = BPF_CORE_READ(cgrp, ancestors[level]);
+		return anc ? BPF_CORE_READ(anc, kn, id) : 0;
+	}
+	return BPF_CORE_READ(old, ancestor_ids[level]);
+}
+
+SEC("iter/tcp")
+int scm_record_listeners(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct scm_owner *owner;
+	struct cgroup *cgrp;
+	struct sock *sk;
+	int i, depth;
+
+	if (!skc || BPF_CORE_READ(skc, skc_state) != TCP_LISTEN)
+		return 0;
+	sk = (struct sock *)bpf_skc_to_tcp_sock(skc);
+	if (!sk)
+		return 0;
+	/* Recorded at bind time already: that record is the better one. */
+	if (bpf_sk_storage_get(&scm_owner, sk, 0, 0))
+		return 0;
+	cgrp = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	if (!cgrp)
+		return 0;
+	owner = bpf_sk_storage_get(&scm_owner, sk, 0,
+				   BPF_SK_STORAGE_GET_F_CREATE);
+	if (!owner)
+		return 0;
+	owner->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+	depth = BPF_CORE_READ(cgrp, level);
+	for (i = 0; i < SCM_MAX_LEVEL; i++)
+		owner->ancestor[i] = i + 1 <= depth ? ancestor_id(cgrp, i + 1) : 0;
+	return 0;
+}
+
+char _license[] SEC("license") = "GPL";

@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Listeners bound before the first load are found by the iter/tcp program
+# (same-cgroup-mark-iter.bpf.o) and recorded with their socket's cgroup.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+M=$TEST_MASK
+Z=0x00000000
+
+@test "a listener bound before the first load is recognised, in its own cgroup only" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local v4=$PORT
+	start_server "$TCG/b" "$NS" :: 0 --dualstack
+	local v6=$PORT
+	run --separate-stderr scm_load
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$v4"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$v4"
+	expect_mark "$M" "$TCG/b" "$NS" ::1 "$v6"
+	expect_mark "$M" "$TCG/b" "$NS" 127.0.0.1 "$v6"
+	expect_mark "$Z" "$TCG/a" "$NS" ::1 "$v6"
+	# Nothing of the run is left in bpffs.
+	[ ! -e /sys/fs/bpf/scm_owner ]
+	[ -z "$(ls /sys/fs/bpf | grep same_cgroup_mark_iter)" ]
+}
+
+@test "listeners in several network namespaces bound before loading are all recognised" {
+	EXTRA_NS="${NS}p"
+	ip netns add "$EXTRA_NS"
+	ip -n "$EXTRA_NS" link set lo up
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local p1=$PORT
+	start_server "$TCG/a" "$EXTRA_NS" ::1 0
+	local p2=$PORT
+	run scm_load
+	[ "$status" -eq 0 ]
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$p1"
+	expect_mark "$M" "$TCG/a" "$EXTRA_NS" ::1 "$p2"
+	expect_mark "$Z" "$TCG/b" "$EXTRA_NS" ::1 "$p2"
+}
+
+@test "a listener bound before loading is grouped by its ancestors too" {
+	mkdir "$TCG/a/x" "$TCG/a/y" "$TCG/b/x"
+	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
+	run scm_load -l 2
+	[ "$status" -eq 0 ]
+	expect_mark "$M" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b/x" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "a load after an unload finds the listeners bound in between" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	run scm_unload
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	run scm_load
+	[ "$status" -eq 0 ]
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "without the iterator object the load still succeeds and says what is missing" {
+	local lib=$BATS_TEST_TMPDIR/lib
+	mkdir "$lib"
+	cp "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark.bpf.o" "$SAME_CGROUP_MARK_LIBDIR/scm-set-rodata" "$lib/"
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	SAME_CGROUP_MARK_LIBDIR=$lib run --separate-stderr scm_load
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"not recognised until bound again"* ]]
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "a pin named scm_owner that is not ours is left alone" {
+	[ ! -e /sys/fs/bpf/scm_owner ] || skip "/sys/fs/bpf/scm_owner exists on this host"
+	EXTRA_PINS="$EXTRA_PINS /sys/fs/bpf/scm_owner"
+	bpftool map create /sys/fs/bpf/scm_owner type hash key 4 value 4 entries 1 name scm_owner
+	local id
+	id=$(bpftool map show pinned /sys/fs/bpf/scm_owner | sed -n '1s/:.*//p')
+	run --separate-stderr scm_load
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"/sys/fs/bpf/scm_owner is not ours"* ]]
+	[ "$(bpftool map show pinned /sys/fs/bpf/scm_owner | sed -n '1s/:.*//p')" = "$id" ]
+}

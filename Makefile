@@ -6,6 +6,8 @@
 #   make uninstall        remove exactly what "make install" put there
 #   sudo make load        install missing build tools (Debian), build, load from this tree
 #   sudo make check       install missing test tools (Debian), build, run the test suite
+#   sudo make check-boot  boot the dracut module in QEMU on Debian's 6.1 and 6.12 kernels
+#   sudo make check-package  build the Debian package, install, upgrade, remove, purge it
 #   make V=1              show the full commands
 
 VERSION := 0.1.0
@@ -24,6 +26,14 @@ libdir ?= $(exec_prefix)/lib
 # The configuration file is part of the interface: /etc/same-cgroup-mark.conf.
 sysconfdir ?= /etc
 pkglibdir ?= $(libdir)/same-cgroup-mark
+# dracut looks for modules in /usr/lib/dracut/modules.d: packagers use prefix=/usr.
+dracutmoduledir ?= $(prefix)/lib/dracut/modules.d
+datarootdir ?= $(prefix)/share
+mandir ?= $(datarootdir)/man
+docdir ?= $(datarootdir)/doc/same-cgroup-mark
+# Debian's debhelper (bookworm) wants units in /lib/systemd/system:
+# debian/rules passes systemdunitdir.
+systemdunitdir ?= $(prefix)/lib/systemd/system
 
 INSTALL ?= install
 INSTALL_PROGRAM ?= $(INSTALL)
@@ -40,9 +50,22 @@ endif
 BPF_SRC := bpf/same-cgroup-mark.bpf.c
 BPF_OBJ := bpf/same-cgroup-mark.bpf.o
 BPF_TMP := bpf/same-cgroup-mark.tmp.o
+ITER_SRC := bpf/same-cgroup-mark-iter.bpf.c
+ITER_OBJ := bpf/same-cgroup-mark-iter.bpf.o
+ITER_TMP := bpf/same-cgroup-mark-iter.tmp.o
 HELPER := bpf/scm-set-rodata
 PROBE := tests/scm-probe
+DRACUT_MOD := dracut/90same-cgroup-mark
 FOREIGN_OBJ := tests/foreign.bpf.o
+NFT_EXAMPLES := nft-examples/local-isolation.nft nft-examples/audit.nft nft-examples/protect-ports.nft
+UNIT := systemd/same-cgroup-mark.service
+
+# The man pages name the installed paths and version in three .ds lines;
+# roff spells "-" as "\-" (a hyphen-minus, which sed wants as "\\-").
+roff_esc = $(subst -,\\-,$(1))
+MAN_SED = -e 's|^\.ds scm_version .*|.ds scm_version $(VERSION)|' \
+	-e 's|^\.ds scm_pkglibdir .*|.ds scm_pkglibdir $(call roff_esc,$(pkglibdir))|' \
+	-e 's|^\.ds scm_config .*|.ds scm_config $(call roff_esc,$(sysconfdir)/same-cgroup-mark.conf)|'
 
 # clang -target bpf does not search the multiarch directory that holds
 # <asm/socket.h>: hand it the host compiler's system include directories.
@@ -57,11 +80,19 @@ BPF_REQ_CFLAGS = -target bpf -fdebug-prefix-map=$(CURDIR)=. $(CLANG_SYS_INCLUDES
 .DELETE_ON_ERROR:
 .PHONY: all install uninstall clean check load deps test-deps
 
-all: $(BPF_OBJ) $(HELPER)
+all: $(BPF_OBJ) $(ITER_OBJ) $(HELPER)
 
 $(BPF_TMP): $(BPF_SRC)
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
+
+$(ITER_TMP): $(ITER_SRC)
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
+
+$(ITER_OBJ): $(ITER_TMP)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
 
 $(FOREIGN_OBJ): tests/foreign.bpf.c
 	$(call msg,CLANG,$@)
@@ -91,14 +122,39 @@ install: all
 	$(Q)chmod 0755 $(DESTDIR)$(sbindir)/same-cgroup-mark-load.tmp
 	$(Q)mv -f $(DESTDIR)$(sbindir)/same-cgroup-mark-load.tmp $(DESTDIR)$(sbindir)/same-cgroup-mark-load
 	$(Q)$(INSTALL_DATA) $(BPF_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark.bpf.o
+	$(Q)$(INSTALL_DATA) $(ITER_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o
 	$(Q)$(INSTALL_PROGRAM) $(HELPER) $(DESTDIR)$(pkglibdir)/scm-set-rodata
+	$(Q)$(INSTALL) -d $(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark
+	$(Q)sed -e 's|^scm_loader=.*|scm_loader=$(sbindir)/same-cgroup-mark-load|' \
+		$(DRACUT_MOD)/module-setup.sh >$(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark/module-setup.sh
+	$(Q)chmod 0755 $(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark/module-setup.sh
+	$(Q)$(INSTALL) -m 0755 $(DRACUT_MOD)/load-same-cgroup-mark.sh \
+		$(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark/load-same-cgroup-mark.sh
+	$(Q)$(INSTALL) -d $(DESTDIR)$(docdir)/nft-examples
+	$(Q)$(INSTALL_DATA) $(NFT_EXAMPLES) $(DESTDIR)$(docdir)/nft-examples/
+	$(Q)$(INSTALL) -d $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5
+	$(Q)sed -e 's|^\(Exec[A-Za-z]*=\)[^ ]*/same-cgroup-mark-load|\1$(sbindir)/same-cgroup-mark-load|' \
+		$(UNIT) >$(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service
+	$(Q)chmod 0644 $(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service
+	$(Q)sed $(MAN_SED) man/same-cgroup-mark-load.8 >$(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8
+	$(Q)sed $(MAN_SED) man/same-cgroup-mark.conf.5 >$(DESTDIR)$(mandir)/man5/same-cgroup-mark.conf.5
+	$(Q)chmod 0644 $(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8 $(DESTDIR)$(mandir)/man5/same-cgroup-mark.conf.5
 
 uninstall:
 	$(call msg,UNINST,$(DESTDIR))
 	$(Q)rm -f $(DESTDIR)$(sbindir)/same-cgroup-mark-load \
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark.bpf.o \
-		$(DESTDIR)$(pkglibdir)/scm-set-rodata
+		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o \
+		$(DESTDIR)$(pkglibdir)/scm-set-rodata \
+		$(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service \
+		$(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8 \
+		$(DESTDIR)$(mandir)/man5/same-cgroup-mark.conf.5
+	$(Q)rm -f $(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark/module-setup.sh \
+		$(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark/load-same-cgroup-mark.sh
+	$(Q)-rmdir $(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark 2>/dev/null || :
 	$(Q)-rmdir $(DESTDIR)$(pkglibdir) 2>/dev/null || :
+	$(Q)rm -f $(addprefix $(DESTDIR)$(docdir)/,$(NFT_EXAMPLES))
+	$(Q)-rmdir $(DESTDIR)$(docdir)/nft-examples $(DESTDIR)$(docdir) 2>/dev/null || :
 
 # Debian: install what building (deps) or testing (test-deps) needs, if missing.
 deps:
@@ -118,6 +174,23 @@ check: test-deps
 	$(Q)$(MAKE) --no-print-directory all $(PROBE) $(FOREIGN_OBJ)
 	$(Q)$(BATS) tests
 
+# Boot an initramfs with the dracut module in QEMU on Debian's kernels (as
+# root; installs dracut-core and qemu-system-x86 if missing; slow without KVM).
+.PHONY: check-boot
+check-boot: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)MAKE='$(MAKE)' sh tests/boot/run
+
+# Build the Debian package in a scratch copy of this tree, then install,
+# upgrade, remove and purge it on this host (as root; installs debhelper if
+# missing; leaves the host as it found it).
+.PHONY: check-package package-deps
+check-package: package-deps
+	$(Q)sh tests/package/run
+
+package-deps:
+	$(Q)sh .ci/install-deps package
+
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ)
+	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(ITER_OBJ) $(ITER_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ)

@@ -158,9 +158,18 @@ list_files() {
 
 	run list_files "$dest"
 	[ "$status" -eq 0 ]
-	expected='usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o
+	expected='usr/lib/dracut/modules.d/90same-cgroup-mark/load-same-cgroup-mark.sh
+usr/lib/dracut/modules.d/90same-cgroup-mark/module-setup.sh
+usr/lib/same-cgroup-mark/same-cgroup-mark-iter.bpf.o
+usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o
 usr/lib/same-cgroup-mark/scm-set-rodata
-usr/sbin/same-cgroup-mark-load'
+usr/lib/systemd/system/same-cgroup-mark.service
+usr/sbin/same-cgroup-mark-load
+usr/share/doc/same-cgroup-mark/nft-examples/audit.nft
+usr/share/doc/same-cgroup-mark/nft-examples/local-isolation.nft
+usr/share/doc/same-cgroup-mark/nft-examples/protect-ports.nft
+usr/share/man/man5/same-cgroup-mark.conf.5
+usr/share/man/man8/same-cgroup-mark-load.8'
 	[ "$output" = "$expected" ] || { printf 'installed:\n%s\n' "$output"; false; }
 
 	[ "$(stat -c %a "$dest/usr/sbin/same-cgroup-mark-load")" = 755 ]
@@ -169,6 +178,10 @@ usr/sbin/same-cgroup-mark-load'
 
 	cmp "$a/$obj_rel" "$dest/usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o"
 	cmp "$a/bpf/scm-set-rodata" "$dest/usr/lib/same-cgroup-mark/scm-set-rodata"
+	for f in audit local-isolation protect-ports; do
+		[ "$(stat -c %a "$dest/usr/share/doc/same-cgroup-mark/nft-examples/$f.nft")" = 644 ]
+		cmp "$a/nft-examples/$f.nft" "$dest/usr/share/doc/same-cgroup-mark/nft-examples/$f.nft"
+	done
 }
 
 @test "the installed loader points at the installed pkglibdir, /etc config and the Makefile version" {
@@ -209,8 +222,17 @@ usr/sbin/same-cgroup-mark-load'
 
 	run list_files "$dest"
 	expected='sbin/same-cgroup-mark-load
+usr/lib/dracut/modules.d/90same-cgroup-mark/load-same-cgroup-mark.sh
+usr/lib/dracut/modules.d/90same-cgroup-mark/module-setup.sh
+usr/lib/systemd/system/same-cgroup-mark.service
+usr/lib64/same-cgroup-mark/same-cgroup-mark-iter.bpf.o
 usr/lib64/same-cgroup-mark/same-cgroup-mark.bpf.o
-usr/lib64/same-cgroup-mark/scm-set-rodata'
+usr/lib64/same-cgroup-mark/scm-set-rodata
+usr/share/doc/same-cgroup-mark/nft-examples/audit.nft
+usr/share/doc/same-cgroup-mark/nft-examples/local-isolation.nft
+usr/share/doc/same-cgroup-mark/nft-examples/protect-ports.nft
+usr/share/man/man5/same-cgroup-mark.conf.5
+usr/share/man/man8/same-cgroup-mark-load.8'
 	[ "$output" = "$expected" ] || { printf 'installed:\n%s\n' "$output"; false; }
 
 	[ "$(stat -c %a "$dest/sbin/same-cgroup-mark-load")" = 755 ]
@@ -252,7 +274,8 @@ usr/lib64/same-cgroup-mark/scm-set-rodata'
 	[ "$status" -eq 0 ]
 	while IFS= read -r d; do
 		case $d in
-		usr | usr/sbin | usr/lib) ;;
+		usr | usr/sbin | usr/lib | usr/share | usr/share/doc) ;;
+		usr/lib/systemd | usr/lib/systemd/system | usr/share/man | usr/share/man/man[58]) ;;
 		*)
 			echo "unexpected directory left: $d"
 			false

@@ -276,6 +276,7 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 		case $d in
 		usr | usr/sbin | usr/lib | usr/share | usr/share/doc) ;;
 		usr/lib/systemd | usr/lib/systemd/system | usr/share/man | usr/share/man/man[58]) ;;
+		usr/lib/dracut | usr/lib/dracut/modules.d) ;;
 		*)
 			echo "unexpected directory left: $d"
 			false

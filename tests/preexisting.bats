@@ -85,3 +85,22 @@ Z=0x00000000
 	[[ "$stderr" == *"/sys/fs/bpf/scm_owner is not ours"* ]]
 	[ "$(bpftool map show pinned /sys/fs/bpf/scm_owner | sed -n '1s/:.*//p')" = "$id" ]
 }
+
+@test "a stale scm_owner pin left by a killed run does not stop the next first load" {
+	[ ! -e /sys/fs/bpf/scm_owner ] || skip "/sys/fs/bpf/scm_owner exists on this host"
+	EXTRA_PINS="$EXTRA_PINS /sys/fs/bpf/scm_owner /sys/fs/bpf/same_cgroup_mark_iter_1"
+	run scm_load
+	[ "$status" -eq 0 ]
+	# What a run killed while the iterator ran leaves behind.
+	bpftool map pin pinned "$(echo "$PINDIR"/g*/scm_owner)" /sys/fs/bpf/scm_owner
+	bpftool iter pin "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark-iter.bpf.o" /sys/fs/bpf/same_cgroup_mark_iter_1
+	run scm_unload
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	run --separate-stderr scm_load
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	[ ! -e /sys/fs/bpf/scm_owner ]
+	[ ! -e /sys/fs/bpf/same_cgroup_mark_iter_1 ]
+}

@@ -8,6 +8,8 @@
 #   sudo make check       install missing test tools (Debian), build, run the test suite
 #   sudo make check-boot  boot the dracut module in QEMU on Debian's 6.1 and 6.12 kernels
 #   sudo make check-package  build the Debian package, install, upgrade, remove, purge it
+#   make fuzz             fuzz the .rodata helper with libFuzzer (FUZZ_SECONDS, default 60)
+#   sudo make soak        reload under a mixed client/server load (SOAK_SECONDS, default 300)
 #   make V=1              show the full commands
 
 VERSION := 0.1.0
@@ -190,6 +192,22 @@ check-package: package-deps
 
 package-deps:
 	$(Q)sh .ci/install-deps package
+
+# Fuzz scm-set-rodata with libFuzzer, ASan and UBSan, seeded with the real
+# objects (tests/fuzz/run; "make check" runs it for 20 seconds).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz soak
+fuzz: test-deps
+	$(Q)$(MAKE) --no-print-directory all $(FOREIGN_OBJ)
+	$(Q)CLANG=$(CLANG) sh tests/fuzz/run $(FUZZ_SECONDS)
+
+# Clients and listeners in several cgroups, IPv4 and IPv6, while the loader
+# reloads again and again: no wrong or missing mark, socket storage records
+# back to where they started (as root; tests/soak/run).
+SOAK_SECONDS ?= 300
+soak: test-deps
+	$(Q)$(MAKE) --no-print-directory all $(PROBE)
+	$(Q)CLANG=$(CLANG) BPFTOOL=$(BPFTOOL) sh tests/soak/run $(SOAK_SECONDS)
 
 clean:
 	$(call msg,CLEAN,)

@@ -269,3 +269,119 @@ snapshot() {
 	done
 	true
 }
+
+# --- reliability checks (faults.bats, races.bats, crashes.bats) ---------
+
+# counting_bpftool LOG [BPFTOOL]: print the path of a bpftool wrapper that
+# appends the arguments of each call, one line per call, to LOG and then
+# runs BPFTOOL (default: the real bpftool; give a failing_bpftool wrapper
+# to see which call failed).
+counting_bpftool() {
+	local w=$1.bpftool real=${2:-$(command -v "$BPFTOOL")}
+	cat >"$w" <<WRAP
+#!/bin/sh
+printf '%s\n' "\$*" >>'$1'
+exec '$real' "\$@"
+WRAP
+	chmod 0755 "$w"
+	printf '%s\n' "$w"
+}
+
+# exactly_one_instance MASK: PINDIR holds one instance directory with the
+# pins of one load and its cgroup link to TCG, nothing more; its four
+# programs are attached to TCG, one per hook, each listed once, and nothing
+# else is attached there; status says "loaded" with MASK, exit 0.
+exactly_one_instance() {
+	local want=$1 insts files ids attached types rc=0 out
+	insts=$(ls -A "$PINDIR" 2>/dev/null | xargs)
+	case $insts in
+	g | g*[!0-9]* | *' '* | '')
+		echo "instances in $PINDIR: '$insts', expected exactly one gN" >&2
+		return 1 ;;
+	esac
+	files=$(ls -A "$PINDIR/$insts" | sort | xargs)
+	if [ "$files" != "cgroup scm_bind4 scm_bind6 scm_connect4 scm_connect6 scm_counters scm_owner scm_rodata" ]; then
+		echo "files of $PINDIR/$insts: '$files'" >&2
+		return 1
+	fi
+	if [ "$(readlink "$PINDIR/$insts/cgroup")" != "$TCG" ]; then
+		echo "$PINDIR/$insts/cgroup -> $(readlink "$PINDIR/$insts/cgroup"), expected $TCG" >&2
+		return 1
+	fi
+	ids=$(our_ids)
+	attached=$(prog_ids_at "$TCG")
+	if [ "$(echo "$ids" | wc -w)" -ne 4 ] || [ "$attached" != "$ids" ]; then
+		echo "attached to $TCG: '$attached', pinned: '$ids'" >&2
+		return 1
+	fi
+	types=$("$BPFTOOL" cgroup show "$TCG" | awk '$1 ~ /^[0-9]+$/ { print $2 }' | sort | xargs)
+	if [ "$types" != "cgroup_inet4_bind cgroup_inet4_connect cgroup_inet6_bind cgroup_inet6_connect" ]; then
+		echo "attach types at $TCG: '$types'" >&2
+		return 1
+	fi
+	out=$(scm_status 2>&1) || rc=$?
+	if [ "$rc" -ne 0 ] || [[ "$out" != "state:    loaded"$'\n'* ]] ||
+		[[ "$out" != *$'\n'"mask:     $want"$'\n'* ]]; then
+		echo "status (exit $rc), expected loaded with mask $want: $out" >&2
+		return 1
+	fi
+}
+
+# nothing_loaded: no pin directory, nothing attached to TCG, status exit 3.
+nothing_loaded() {
+	local rc=0 out
+	if [ -e "$PINDIR" ]; then
+		echo "$PINDIR exists: $(ls -AR "$PINDIR")" >&2
+		return 1
+	fi
+	if [ -n "$(prog_ids_at "$TCG")" ]; then
+		echo "still attached to $TCG: $(prog_ids_at "$TCG")" >&2
+		return 1
+	fi
+	out=$(scm_status 2>&1) || rc=$?
+	if [ "$rc" -ne 3 ]; then
+		echo "status exit $rc, expected 3: $out" >&2
+		return 1
+	fi
+}
+
+# rundir_clean [MASK]: the run directory holds the lock and the nftables
+# definition at most (no tmp-*, no *.tmp); with MASK, the definition is
+# MASK's.
+rundir_clean() {
+	local extra
+	extra=$(ls -A "$SAME_CGROUP_MARK_RUNDIR" 2>/dev/null | grep -v -x -e lock -e mask.nft | xargs)
+	if [ -n "$extra" ]; then
+		echo "left in $SAME_CGROUP_MARK_RUNDIR: $extra" >&2
+		return 1
+	fi
+	if [ -n "${1:-}" ] && ! grep -qx "define SCM_MASK = $1" "$SAME_CGROUP_MARK_RUNDIR/mask.nft"; then
+		echo "mask.nft: $(cat "$SAME_CGROUP_MARK_RUNDIR/mask.nft" 2>&1), expected $1" >&2
+		return 1
+	fi
+}
+
+# global_iter_pins: the pins a first load's listener iterator makes in the
+# bpffs root for the time it runs (scm_owner, same_cgroup_mark_iter_PID).
+global_iter_pins() {
+	ls -A /sys/fs/bpf | grep -x -e scm_owner -e 'same_cgroup_mark_iter_[0-9]*' | xargs
+}
+
+# no_stray_pins: bpffs holds nothing of this test but PINDIR (and the pins
+# of EXTRA_PINS), and no listener iterator pin that was not there when the
+# test began (GLOBAL_PINS_BEFORE, set by the setup of the files that check).
+no_stray_pins() {
+	local stray p
+	stray=$(ls -A /sys/fs/bpf | grep -e "^$TID" |
+		grep -v -x -e "$TID" $(for p in $EXTRA_PINS; do printf -- '-e %s ' "${p##*/}"; done) | xargs)
+	for p in $(global_iter_pins); do
+		case " ${GLOBAL_PINS_BEFORE:-} " in
+		*" $p "*) ;;
+		*) stray="$stray $p" ;;
+		esac
+	done
+	if [ -n "$stray" ]; then
+		echo "stray pins in /sys/fs/bpf: $stray" >&2
+		return 1
+	fi
+}

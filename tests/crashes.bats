@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Crashes (issue 6, item 3): a reload killed with SIGKILL (the loader and
+# every bpftool and helper it runs) at random moments.  Marking must not stop
+# between the kill and the next run, and the next plain run must recover by
+# itself: one instance, four programs attached, marking right, nothing left
+# in the run directory.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+ITERATIONS=25
+OTHER=0x00000010
+
+# now_ms: milliseconds since the epoch.
+now_ms() {
+	local t
+	t=$(date +%s%N)
+	echo $((t / 1000000))
+}
+
+setup() {
+	common_setup
+	GLOBAL_PINS_BEFORE=$(global_iter_pins)
+}
+
+teardown() {
+	common_teardown
+	# What a killed listener iterator left in the bpffs root: only pins
+	# that a load killed here made (recorded by killed_load).
+	local id pgid
+	while read -r id; do
+		[ "$(bpftool map show pinned /sys/fs/bpf/scm_owner 2>/dev/null | sed -n '1s/:.*//p')" = "$id" ] &&
+			rm -f /sys/fs/bpf/scm_owner
+	done <"$BATS_TEST_TMPDIR/killed-owner-ids" 2>/dev/null
+	while read -r pgid; do
+		rm -f "/sys/fs/bpf/same_cgroup_mark_iter_$pgid"
+	done <"$BATS_TEST_TMPDIR/killed-pgids" 2>/dev/null
+	true
+}
+
+# alive_in_group PGID: the processes of group PGID that are not zombies.
+alive_in_group() {
+	ps -eo pgid=,stat=,pid=,comm= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { print $3 "(" $4 ")" }' | xargs
+}
+
+# killed_load DELAY_MS: start a load of OTHER as the leader of a new
+# process group, SIGKILL the whole group DELAY_MS later.  Prints what the
+# run had left behind (instances, temporary files) when it was killed.
+killed_load() {
+	local pidfile=$BATS_TEST_TMPDIR/loader.pid pgid w
+	rm -f "$pidfile"
+	# sh makes itself a session and group leader, tells its PID (the group
+	# id) and execs the loader, so the group is the loader and its children.
+	setsid sh -c 'echo $$ >"$0" && exec "$@"' "$pidfile" \
+		dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m "$OTHER" >/dev/null 2>&1 3>&- &
+	local bg=$!
+	for w in $(seq 1 200); do
+		[ -s "$pidfile" ] && break
+		sleep 0.005
+	done
+	pgid=$(cat "$pidfile")
+	[ -n "$pgid" ] && [ "$pgid" -gt 1 ]
+	echo "$pgid" >>"$BATS_TEST_TMPDIR/killed-pgids"
+	sleep "$(printf '0.%03d' "$1")"
+	kill -KILL -- "-$pgid" 2>/dev/null || true
+	wait "$bg" 2>/dev/null || true
+	# Nothing of the group may survive (zombies waiting for init aside).
+	for w in $(seq 1 100); do
+		[ -z "$(alive_in_group "$pgid")" ] && break
+		sleep 0.01
+	done
+	[ -z "$(alive_in_group "$pgid")" ] || { echo "survived the kill: $(alive_in_group "$pgid")" >&2; return 1; }
+	# The map of a killed listener iterator, pinned as /sys/fs/bpf/scm_owner.
+	local g
+	for g in "$PINDIR"/g*/scm_owner; do
+		[ -e "$g" ] && bpftool map show pinned "$g" | sed -n '1s/:.*//p' >>"$BATS_TEST_TMPDIR/killed-owner-ids"
+	done
+	echo "instances: $(ls "$PINDIR" 2>/dev/null | xargs), run dir: $(ls -A "$SAME_CGROUP_MARK_RUNDIR" | xargs)"
+}
+
+@test "a reload killed at random moments never stops the marking, and the next run recovers" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local p4=$PORT
+	start_server "$TCG/a" "$NS" ::1 0
+	local p6=$PORT
+	local both=$((TEST_MASK | OTHER))
+
+	# How long an undisturbed reload takes: the kills are spread over it.
+	local t0 t1 span
+	t0=$(now_ms)
+	run scm_load -m "$OTHER"
+	[ "$status" -eq 0 ]
+	run scm_load
+	[ "$status" -eq 0 ]
+	t1=$(now_ms)
+	span=$(((t1 - t0) / 2 + 20))
+	[ "$span" -le 999 ] || span=999
+	echo "a reload takes about $((span - 20)) ms; kills at 0-$span ms"
+
+	local n delay left got g4 g6 leftovers=0
+	for ((n = 1; n <= ITERATIONS; n++)); do
+		delay=$((RANDOM % (span + 1)))
+		left=$(killed_load "$delay")
+		[[ "$left" == "instances: g"[0-9]*" g"* ]] && leftovers=$((leftovers + 1))
+		echo "kill $n after $delay ms: $left"
+
+		# Right after the kill: the old or the new instance (or both) is
+		# attached and marks the same cgroup; never the other one.
+		for got in "$(mark_of "$TCG/a" "$NS" 127.0.0.1 "$p4")" "$(mark_of "$TCG/a" "$NS" ::1 "$p6")"; do
+			if [ $((got & both)) -eq 0 ]; then
+				echo "kill $n after $delay ms: same-cgroup connect not marked ($got): marking stopped" >&2
+				return 1
+			fi
+		done
+		g4=$(mark_of "$TCG/b" "$NS" 127.0.0.1 "$p4")
+		g6=$(mark_of "$TCG/b" "$NS" ::1 "$p6")
+		if [ $((g4 & both)) -ne 0 ] || [ $((g6 & both)) -ne 0 ]; then
+			echo "kill $n: cross-cgroup connect marked ($g4, $g6)" >&2
+			return 1
+		fi
+
+		# The next plain run recovers.
+		run --separate-stderr scm_load
+		[ "$status" -eq 0 ] || { echo "recovery after kill $n: exit $status: $stderr" >&2; return 1; }
+		exactly_one_instance "$TEST_MASK"
+		rundir_clean "$TEST_MASK"
+		no_stray_pins
+		expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$p4"
+		expect_mark "$TEST_MASK" "$TCG/a" "$NS" ::1 "$p6"
+		expect_mark 0x00000000 "$TCG/b" "$NS" 127.0.0.1 "$p4"
+	done
+	echo "kills that left a second instance behind: $leftovers of $ITERATIONS"
+}
+
+@test "a first load killed at random moments leaves nothing that the next load or unload does not remove" {
+	local t0 t1 span n delay
+	t0=$(now_ms)
+	run scm_load
+	[ "$status" -eq 0 ]
+	t1=$(now_ms)
+	run scm_unload
+	[ "$status" -eq 0 ]
+	span=$((t1 - t0 + 20))
+	[ "$span" -le 999 ] || span=999
+	echo "a first load takes about $((span - 20)) ms; kills at 0-$span ms"
+	for ((n = 1; n <= 10; n++)); do
+		delay=$((RANDOM % (span + 1)))
+		echo "kill $n after $delay ms: $(killed_load "$delay") $(ls /sys/fs/bpf | grep -e '^scm_owner$' -e '^same_cgroup_mark_iter_' | xargs)"
+		if ((n % 2)); then
+			# The next load recovers, also from a killed listener iterator.
+			run --separate-stderr scm_load
+			[ "$status" -eq 0 ] || { echo "load after kill $n: exit $status: $stderr" >&2; return 1; }
+			exactly_one_instance "$TEST_MASK"
+			rundir_clean "$TEST_MASK"
+			no_stray_pins
+			run scm_unload
+			[ "$status" -eq 0 ]
+		else
+			# So does an unload: nothing of the killed load may stay.
+			run --separate-stderr scm_unload
+			[ "$status" -eq 0 ] || { echo "unload after kill $n: exit $status: $stderr" >&2; return 1; }
+		fi
+		nothing_loaded
+		no_stray_pins
+	done
+}
+
+# killed_in_iterator: a first load, SIGKILLed (with its whole process group)
+# when it starts the listener iterator, after its instance is attached and
+# while the map is pinned as /sys/fs/bpf/scm_owner for the iterator.
+killed_in_iterator() {
+	local w=$BATS_TEST_TMPDIR/bpftool-kill-in-iter real
+	real=$(command -v "$BPFTOOL")
+	cat >"$w" <<WRAP
+#!/bin/sh
+case "\$*" in
+"iter pin "*)
+	pgid=\$(ps -o pgid= -p \$\$ | tr -d ' ')
+	echo "\$pgid" >>'$BATS_TEST_TMPDIR/killed-pgids'
+	kill -9 "-\$pgid" ;;
+esac
+exec '$real' "\$@"
+WRAP
+	chmod 0755 "$w"
+	BPFTOOL=$w setsid -w dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m "$OTHER" >/dev/null 2>&1 3>&- || true
+	bpftool map show pinned "$(echo "$PINDIR"/g*/scm_owner)" | sed -n '1s/:.*//p' >>"$BATS_TEST_TMPDIR/killed-owner-ids"
+	# Killed there: attached, and the iterator's pin of the map is left.
+	exactly_one_instance "$OTHER"
+	[ -e /sys/fs/bpf/scm_owner ]
+}
+
+@test "the load after a first load killed in its listener iterator removes the iterator's pins" {
+	killed_in_iterator
+	run --separate-stderr scm_load
+	[ "$status" -eq 0 ]
+	exactly_one_instance "$TEST_MASK"
+	no_stray_pins
+}
+
+@test "the unload after a first load killed in its listener iterator removes the iterator's pins" {
+	killed_in_iterator
+	run --separate-stderr scm_unload
+	[ "$status" -eq 0 ]
+	nothing_loaded
+	no_stray_pins
+}

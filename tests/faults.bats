@@ -1,0 +1,241 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Faults (issue 6, item 1): every bpftool call of a first load, a reload and
+# an unload is made to fail in turn.  After each one the host is either
+# exactly as before the command or in the intended new state, never in
+# between: no program left attached without its pins, no second instance,
+# no stray pins, no temporary files; the error names the step that failed.
+#
+# What each call may do when it fails:
+#   prog loadall, cgroup attach, cgroup detach (the calls that change
+#   something): exit 1, the host as before, the error names the step
+#   ("loading", "attaching PIN ... TYPE", "detaching PIN ... TYPE") and
+#   relays bpftool's error.
+#   a query (cgroup show, prog show) that tells what is attached: the loader
+#   cannot go on without knowing, so it must fail: exit 1, the host as
+#   before, the error naming what it could not query (the cgroup or pin).
+#   the one query that only words an error message (cgroup show right after
+#   prog loadall, for the "exclusive program" hint): exit 0, the new state.
+#   the calls of the listener iterator after a first load (map show, map pin,
+#   iter pin: recognising listeners bound before loading, best effort):
+#   exit 0, the new state, a warning that such listeners are not recognised.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+setup() {
+	common_setup
+	GLOBAL_PINS_BEFORE=$(global_iter_pins)
+}
+
+OLD=0x00000010
+NEW=0x00000020
+
+# state: everything a failed command must leave as it was (snapshot, the
+# published mask, status without its counters).
+state() {
+	local rc=0 out
+	snapshot
+	echo "mask.nft: $(cat "$SAME_CGROUP_MARK_RUNDIR/mask.nft" 2>&1)"
+	out=$(scm_status 2>&1) || rc=$?
+	printf '%s\n' "$out" | sed '/^counters:/,$d'
+	echo "status exit $rc"
+}
+
+# detach_orphans: detach what is attached to TCG but pinned by none of
+# PINDIR's instances (what a faulty run left behind), so that the next
+# iteration starts clean; print what was detached.
+detach_orphans() {
+	local ours id type
+	ours=" $(our_ids) "
+	"$BPFTOOL" cgroup show "$TCG" | awk '$1 ~ /^[0-9]+$/ { print $1, $2 }' |
+		while read -r id type; do
+			case $ours in *" $id "*) continue ;; esac
+			"$BPFTOOL" cgroup detach "$TCG" "$type" id "$id" && echo "$id($type)"
+		done | xargs
+}
+
+# marks WANT_SAME: connects from TCG/a to the listeners L4 and L6 (in TCG/a)
+# get WANT_SAME, from TCG/b nothing.
+marks() {
+	expect_mark "$1" "$TCG/a" "$NS" 127.0.0.1 "$L4" &&
+		expect_mark "$1" "$TCG/a" "$NS" ::1 "$L6" &&
+		expect_mark 0x00000000 "$TCG/b" "$NS" 127.0.0.1 "$L4" &&
+		expect_mark 0x00000000 "$TCG/b" "$NS" ::1 "$L6"
+}
+
+# listeners: (re)start the two listeners in TCG/a, L4 and L6.
+listeners() {
+	local pid
+	for pid in ${LPIDS:-}; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	start_server "$TCG/a" "$NS" 127.0.0.1 0 || return 1
+	L4=$PORT
+	start_server "$TCG/a" "$NS" ::1 0 || return 1
+	L6=$PORT
+	LPIDS=$(echo $PIDS | awk '{ print $(NF - 1), $NF }')
+}
+
+# The three operations: how to bring the host to the state before, how to
+# run the operation, what is expected before and after.
+prepare_load() {
+	local out
+	out=$(scm_unload 2>&1) || { echo "unload: $out" >&2; return 1; }
+	nothing_loaded
+}
+run_load() { scm_load -m "$NEW"; }
+before_load() { nothing_loaded; }
+after_load() {
+	exactly_one_instance "$NEW" || return 1
+	listeners && marks "$NEW"
+}
+old_marking_load() { listeners && marks 0x00000000; }
+
+prepare_reload() {
+	local out
+	out=$(scm_load -m "$OLD" 2>&1) || { echo "reload to $OLD: $out" >&2; return 1; }
+	exactly_one_instance "$OLD"
+}
+run_reload() { scm_load -m "$NEW"; }
+after_reload() {
+	exactly_one_instance "$NEW" && marks "$NEW"
+}
+old_marking_reload() { marks "$OLD"; }
+
+prepare_unload() {
+	local out
+	out=$(scm_unload 2>&1 && scm_load -m "$OLD" 2>&1) || { echo "unload and load: $out" >&2; return 1; }
+	exactly_one_instance "$OLD" && listeners
+}
+run_unload() { scm_unload; }
+after_unload() {
+	nothing_loaded && marks 0x00000000
+}
+old_marking_unload() { marks "$OLD"; }
+
+# expected_outcome OP LOG K: "old", "new" or "new-warned" for the K-th call
+# of LOG failing.
+expected_outcome() {
+	local op=$1 log=$2 k=$3 call prev
+	call=$(sed -n "${k}p" "$log")
+	prev=
+	[ "$k" -le 1 ] || prev=$(sed -n "$((k - 1))p" "$log")
+	case $call in
+	"prog loadall "* | "cgroup attach "* | "cgroup detach "*) echo old ;;
+	"map show pinned /sys/fs/bpf/scm_owner"* | "map pin "* | "iter pin "*) echo new-warned ;;
+	"cgroup show "*)
+		case $prev in
+		"prog loadall "*) echo new ;;
+		*) echo old ;;
+		esac ;;
+	*) echo old ;;
+	esac
+}
+
+# names_step CALL: the error output ($stderr) names the step CALL was.
+names_step() {
+	local -a w
+	read -r -a w <<<"$1"
+	case "${w[0]} ${w[1]}" in
+	"prog loadall") [[ "$stderr" == *"loading "*"injected failure"* ]] ;;
+	"cgroup attach") [[ "$stderr" == *"attaching ${w[5]} "*"(${w[3]})"*"injected failure"* ]] ;;
+	"cgroup detach") [[ "$stderr" == *"detaching ${w[5]} "*"(${w[3]})"*"injected failure"* ]] ;;
+	# A query: the error names what could not be queried.
+	*) [[ "$stderr" == *"${w[${#w[@]} - 1]}"* ]] ;;
+	esac
+}
+
+# check_fault OP K REFCALL: run OP with the K-th bpftool call failing (the
+# host is in OP's state before) and check the outcome; print the problems.
+check_fault() {
+	local op=$1 k=$2 ref=$3 log=$BATS_TEST_TMPDIR/calls.$op.$k fw before call want
+	before=$(state)
+	fw=$(failing_bpftool '*' "$k")
+	BPFTOOL=$(counting_bpftool "$log" "$fw") run --separate-stderr "run_$op"
+	call=$(sed -n "${k}p" "$log")
+	if [ -z "$call" ]; then
+		echo "only $(wc -l <"$log") bpftool calls this time"
+		return 1
+	fi
+	# The same call as in the successful run (paths and ids may differ).
+	if [ "${call%% /*}" != "${ref%% /*}" ]; then
+		echo "call $k is '$call' this time, was '$ref'"
+		return 1
+	fi
+	want=$(expected_outcome "$op" "$log" "$k")
+	if [ "$want" = old ]; then
+		if [ "$status" -ne 1 ]; then
+			echo "exit $status, expected 1 (host as before)"
+		elif ! names_step "$call"; then
+			echo "the error does not name the step: '$stderr'"
+		elif [ "$(state)" != "$before" ]; then
+			printf 'the host changed:\n--- before\n%s\n--- after\n%s\n' "$before" "$(state)"
+		elif ! "old_marking_$op" 2>&1; then
+			echo "marking changed"
+		else
+			return 0
+		fi
+	else
+		if [ "$status" -ne 0 ]; then
+			echo "exit $status, expected 0 (a call it can do without): '$stderr'"
+		elif [ "$want" = new-warned ] &&
+			[[ "$stderr" != *"injected failure"*"listeners bound before loading are not recognised"* ]]; then
+			echo "no warning that earlier listeners are not recognised: '$stderr'"
+		elif ! "after_$op" 2>&1; then
+			echo "not in the intended new state"
+		else
+			return 0
+		fi
+	fi
+	return 1
+}
+
+# fault_every_call OP: count the bpftool calls of a successful OP, then make
+# each one fail in turn.
+fault_every_call() {
+	local op=$1 log=$BATS_TEST_TMPDIR/calls.$op out=$BATS_TEST_TMPDIR/problem n k problem orphans bad=0
+	local -a ref
+	"prepare_$op"
+	BPFTOOL=$(counting_bpftool "$log") run --separate-stderr "run_$op"
+	[ "$status" -eq 0 ] || { echo "successful $op: exit $status: $stderr" >&2; return 1; }
+	rundir_clean
+	"after_$op"
+	mapfile -t ref <"$log"
+	n=${#ref[@]}
+	echo "$op: $n bpftool calls"
+	[ "$n" -ge 3 ]
+	for ((k = 1; k <= n; k++)); do
+		"prepare_$op"
+		# Not in a command substitution: listeners started by the checks
+		# must be known to teardown.
+		if check_fault "$op" "$k" "${ref[k - 1]}" >"$out" 2>&1; then
+			rundir_clean >>"$out" 2>&1 || echo "run directory not clean" >>"$out"
+			no_stray_pins >>"$out" 2>&1 || echo "stray pins" >>"$out"
+		fi
+		problem=$(cat "$out")
+		orphans=$(detach_orphans)
+		[ -z "$orphans" ] || problem="$problem"$'\n'"programs left attached without pins: $orphans"
+		if [ -n "$problem" ]; then
+			bad=$((bad + 1))
+			printf '%s call %d of %d failing (%s): %s\n' "$op" "$k" "$n" "${ref[k - 1]}" "$problem"
+		fi
+	done
+	[ "$bad" -eq 0 ]
+}
+
+@test "a first load with any one of its bpftool calls failing leaves nothing behind or loads completely" {
+	fault_every_call load
+}
+
+@test "a reload with any one of its bpftool calls failing keeps the old instance or completes, never both or neither" {
+	run scm_load -m "$OLD"
+	[ "$status" -eq 0 ]
+	listeners
+	fault_every_call reload
+}
+
+@test "an unload with any one of its bpftool calls failing keeps the instance whole or removes it completely" {
+	fault_every_call unload
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# Privilege (issue 6, item 6): what an unprivileged process (uid and gid
+# 65534, no supplementary groups, no capabilities) can and cannot do about
+# the mark.  It cannot obtain a marked connection to a listener of another
+# cgroup, cannot set the mark itself, cannot move into the listener's cgroup
+# and cannot touch the programs' pins; in the listener's own cgroup it is
+# marked like anyone else.  (Non-root load, reload and unload: usage.bats.)
+
+bats_require_minimum_version 1.5.0
+load test_helper
+
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
+
+setup() {
+	common_setup
+	# The probe, where uid 65534 can run it.
+	UPROBE=$PROBE
+	if ! "${NOBODY[@]}" test -x "$PROBE"; then
+		PROBE_DIR=$(mktemp -d /tmp/scm-privilege.XXXXXX)
+		chmod 0755 "$PROBE_DIR"
+		cp "$PROBE" "$PROBE_DIR/scm-probe"
+		chmod 0755 "$PROBE_DIR/scm-probe"
+		UPROBE=$PROBE_DIR/scm-probe
+	fi
+	"${NOBODY[@]}" test -x "$UPROBE"
+	run scm_load
+	[ "$status" -eq 0 ]
+}
+
+teardown() {
+	common_teardown
+	[ -z "${PROBE_DIR:-}" ] || rm -rf -- "$PROBE_DIR"
+}
+
+# as_nobody CGROUP ADDR PORT [OPTIONS]: connect as uid 65534 from CGROUP in
+# the test's namespace (root puts the process into the cgroup and the
+# namespace, then drops to 65534 before the probe runs); prints the probe's
+# output and stderr, returns its exit status.
+as_nobody() {
+	local cg=$1
+	shift
+	(in_cgroup "$cg" "$NS" "${NOBODY[@]}" "$UPROBE" connect "$@") 2>&1
+}
+
+# mark_in OUTPUT: the mark the probe printed.
+mark_in() {
+	printf '%s\n' "$1" | sed -n 's/^mark=//p'
+}
+
+@test "an unprivileged client in another cgroup does not get the mark" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local p4=$PORT
+	start_server "$TCG/a" "$NS" ::1 0
+	local p6=$PORT
+	run as_nobody "$TCG/b" 127.0.0.1 "$p4"
+	[ "$status" -eq 0 ]
+	same_mark "$(mark_in "$output")" 0x00000000
+	run as_nobody "$TCG/b" ::1 "$p6"
+	[ "$status" -eq 0 ]
+	same_mark "$(mark_in "$output")" 0x00000000
+	# Nor from the root cgroup of the test, the parent of the listener's.
+	run as_nobody "$TCG" 127.0.0.1 "$p4"
+	[ "$status" -eq 0 ]
+	same_mark "$(mark_in "$output")" 0x00000000
+}
+
+@test "an unprivileged client in the listener's cgroup is marked: the mark does not depend on privilege" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local p4=$PORT
+	start_server "$TCG/a" "$NS" ::1 0
+	local p6=$PORT
+	run as_nobody "$TCG/a" 127.0.0.1 "$p4"
+	[ "$status" -eq 0 ]
+	same_mark "$(mark_in "$output")" "$TEST_MASK"
+	run as_nobody "$TCG/a" ::1 "$p6"
+	[ "$status" -eq 0 ]
+	same_mark "$(mark_in "$output")" "$TEST_MASK"
+	# An unprivileged listener marks its own cgroup's clients the same way.
+	local out
+	out=$BATS_TEST_TMPDIR/nobody-server
+	(in_cgroup "$TCG/b" "$NS" "${NOBODY[@]}" "$UPROBE" listen 127.0.0.1 0) >"$out" 2>&1 3>&- &
+	PIDS="$PIDS $!"
+	local w
+	for w in $(seq 1 100); do
+		[ -s "$out" ] && break
+		sleep 0.05
+	done
+	local pb
+	pb=$(head -n 1 "$out")
+	[[ "$pb" =~ ^[0-9]+$ ]]
+	run as_nobody "$TCG/b" 127.0.0.1 "$pb"
+	[ "$status" -eq 0 ]
+	same_mark "$(mark_in "$output")" "$TEST_MASK"
+	run as_nobody "$TCG/a" 127.0.0.1 "$pb"
+	[ "$status" -eq 0 ]
+	same_mark "$(mark_in "$output")" 0x00000000
+}
+
+@test "an unprivileged process cannot set the mark itself (SO_MARK needs CAP_NET_ADMIN or CAP_NET_RAW)" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local m
+	for m in "$TEST_MASK" 0x40000000 0xffffffff 0x1; do
+		run as_nobody "$TCG/b" 127.0.0.1 "$PORT" --mark "$m"
+		echo "--mark $m: exit $status: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"SO_MARK: Operation not permitted"* ]]
+	done
+	# Root can: the mark proves nothing about a privileged client.
+	expect_mark "$TEST_MASK" "$TCG/b" "$NS" 127.0.0.1 "$PORT" --mark "$TEST_MASK"
+}
+
+@test "an unprivileged process can set the mark only in a network namespace of its own, away from the listeners" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	# The kernel allows SO_MARK with CAP_NET_RAW or CAP_NET_ADMIN in the
+	# user namespace owning the socket's network namespace: a user
+	# namespace and network namespace of its own give that, for sockets
+	# in that namespace only, where the test's listener is out of reach.
+	run in_cgroup "$TCG/b" "$NS" "${NOBODY[@]}" unshare --user --map-root-user --net \
+		"$UPROBE" connect 127.0.0.1 "$PORT" --mark "$TEST_MASK"
+	echo "exit $status: $output"
+	if [[ "$output" == *"unshare: "* ]]; then
+		skip "no unprivileged user namespaces here: $output"
+	fi
+	[[ "$output" == *"mark=$(printf '0x%08x' "$TEST_MASK")"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"connect: "* ]]
+	# From the test's namespace, the same client gets no mark at all.
+	run as_nobody "$TCG/b" 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	same_mark "$(mark_in "$output")" 0x00000000
+}
+
+@test "an unprivileged process cannot move itself into the listener's cgroup" {
+	run "${NOBODY[@]}" sh -c 'echo $$ >"$1/cgroup.procs"' sh "$TCG/a"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ermission denied"* ]]
+	# Nor write into it in any other way, nor create a cgroup under it.
+	run "${NOBODY[@]}" mkdir "$TCG/a/mine"
+	[ "$status" -ne 0 ]
+	[ ! -e "$TCG/a/mine" ]
+}
+
+@test "an unprivileged process cannot read, change or detach the programs and their maps" {
+	local inst
+	inst=$(echo "$PINDIR"/g*)
+	local before
+	before=$(prog_ids_at "$TCG")
+	# Refused for lack of privilege, not for a wrong path.
+	run "${NOBODY[@]}" bpftool map dump pinned "$inst/scm_owner"
+	echo "map dump: $output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not permitted"* || "$output" == *"ermission denied"* ]]
+	run "${NOBODY[@]}" bpftool map update pinned "$inst/scm_counters" key 0 0 0 0 value 0 0 0 0 0 0 0 0
+	echo "map update: $output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not permitted"* || "$output" == *"ermission denied"* ]]
+	run "${NOBODY[@]}" bpftool cgroup detach "$TCG" cgroup_inet4_connect pinned "$inst/scm_connect4"
+	echo "cgroup detach: $output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not permitted"* || "$output" == *"ermission denied"* ]]
+	run "${NOBODY[@]}" rm -f "$inst/scm_connect4"
+	echo "rm: $output"
+	[ "$status" -ne 0 ]
+	[ -e "$inst/scm_connect4" ]
+	[ "$(prog_ids_at "$TCG")" = "$before" ]
+	run scm_status
+	[ "$status" -eq 0 ]
+}

@@ -34,13 +34,15 @@ FUZZ_CHECK_SECONDS=${FUZZ_CHECK_SECONDS:-20}
 	# its temporary file behind, it must find that at once.
 	local work=$BATS_TEST_TMPDIR/fuzz-broken src=$BATS_TEST_TMPDIR/broken
 	mkdir -p "$src/bpf" "$src/tests/fuzz"
-	sed 's/^\t\tunlink(tmp);$/\t\t;/' "$top/bpf/scm-set-rodata.c" >"$src/bpf/scm-set-rodata.c"
-	! cmp -s "$top/bpf/scm-set-rodata.c" "$src/bpf/scm-set-rodata.c"
+	# The rename fails, and the temporary file is not removed.
+	sed -e 's/^\t\tunlink(tmp);$/\t\t;/' -e 's/^\tif (rename(tmp, path)) {$/\tif (1) {/' \
+		"$top/bpf/scm-set-rodata.c" >"$src/bpf/scm-set-rodata.c"
+	if grep -q -F -x -e $'\t\tunlink(tmp);' -e $'\tif (rename(tmp, path)) {' "$src/bpf/scm-set-rodata.c" ||
+		! grep -q -F -x $'\tif (1) {' "$src/bpf/scm-set-rodata.c"; then
+		echo "the helper's source changed: update the breakage made here" >&2
+		return 1
+	fi
 	cp "$top/tests/fuzz/set-rodata-fuzz.c" "$top/tests/fuzz/elf.dict" "$top/tests/fuzz/run" "$src/tests/fuzz/"
-	# A seed that fails late (after the temporary file): an object whose
-	# output directory cannot take the rename is hard to make, so the
-	# broken helper also fails its rename.
-	sed -i 's/^\tif (rename(tmp, path)) {$/\tif (1) {/' "$src/bpf/scm-set-rodata.c"
 	cp "$top/bpf/same-cgroup-mark.bpf.o" "$src/bpf/"
 	FUZZ_DIR=$work run sh "$src/tests/fuzz/run" 5
 	echo "$output"

@@ -137,22 +137,6 @@ setup() {
 	expect_mark "$M" "$TCG/a" "$EXTRA_NS" 127.0.0.1 "$port"
 }
 
-# A second namespace plays a remote host: 10.99.0.2 and fd99::2 over a veth
-# pair.  The client's namespace has a same-cgroup wildcard listener on the
-# very port it connects to on the remote host.
-setup_remote() {
-	EXTRA_NS="${NS}r"
-	ip netns add "$EXTRA_NS"
-	ip -n "$EXTRA_NS" link set lo up
-	ip -n "$NS" link add scm0 type veth peer name scm1 netns "$EXTRA_NS"
-	ip -n "$NS" addr add 10.99.0.1/24 dev scm0
-	ip -n "$NS" addr add fd99::1/64 dev scm0 nodad
-	ip -n "$EXTRA_NS" addr add 10.99.0.2/24 dev scm1
-	ip -n "$EXTRA_NS" addr add fd99::2/64 dev scm1 nodad
-	ip -n "$NS" link set scm0 up
-	ip -n "$EXTRA_NS" link set scm1 up
-}
-
 @test "a connect to a remote host is not marked although a same-cgroup wildcard listener has the port" {
 	setup_remote
 	start_server "$TCG/a" "$NS" :: 0 --dualstack

@@ -111,21 +111,6 @@ expect_counters() {
 	fi
 }
 
-# A second namespace plays a remote host: 10.99.0.2 and fd99::2 over a veth
-# pair; NS has 10.99.0.1 and fd99::1 (as in marking.bats).
-setup_remote() {
-	EXTRA_NS="${NS}r"
-	ip netns add "$EXTRA_NS"
-	ip -n "$EXTRA_NS" link set lo up
-	ip -n "$NS" link add scm0 type veth peer name scm1 netns "$EXTRA_NS"
-	ip -n "$NS" addr add 10.99.0.1/24 dev scm0
-	ip -n "$NS" addr add fd99::1/64 dev scm0 nodad
-	ip -n "$EXTRA_NS" addr add 10.99.0.2/24 dev scm1
-	ip -n "$EXTRA_NS" addr add fd99::2/64 dev scm1 nodad
-	ip -n "$NS" link set scm0 up
-	ip -n "$EXTRA_NS" link set scm1 up
-}
-
 # remote_traffic_passes PORT: with a ruleset loaded in NS, connections from
 # NS to the remote host's listener (another cgroup) and from the remote
 # host to NS's listener on PORT (another cgroup) go through.

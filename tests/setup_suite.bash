@@ -14,7 +14,12 @@ teardown_suite() {
 	[ -n "$BPFFS_WAS_MOUNTED" ] && return 0
 	[ "$(stat -f -c %t /sys/fs/bpf 2>/dev/null)" = cafe4a11 ] || return 0
 	# Only the kernel's own preloaded iterators may be left in it.
-	if [ -z "$(ls /sys/fs/bpf | grep -v -e '^maps.debug$' -e '^progs.debug$')" ]; then
-		umount /sys/fs/bpf
-	fi
+	local f
+	for f in /sys/fs/bpf/*; do
+		case ${f##*/} in
+		maps.debug | progs.debug) ;;
+		*) return 0 ;;
+		esac
+	done
+	umount /sys/fs/bpf
 }

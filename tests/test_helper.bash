@@ -70,6 +70,7 @@ scm_unload() {
 	loader -d "$PINDIR" -u "$@"
 }
 
+# shellcheck disable=SC2120 # tests pass options, helpers here do not
 scm_status() {
 	loader -d "$PINDIR" -s "$@"
 }
@@ -83,10 +84,10 @@ common_setup() {
 		echo "no cgroup v2 mount found" >&2
 		return 1
 	}
-	[ -x "$PROBE" ] && [ -r "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark.bpf.o" ] || {
+	if [ ! -x "$PROBE" ] || [ ! -r "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark.bpf.o" ]; then
 		echo "run 'make all tests/scm-probe' first (make check does)" >&2
 		return 1
-	}
+	fi
 	TID=scmt$$n${BATS_SUITE_TEST_NUMBER}
 	TCG=$CGROOT/$TID
 	PINDIR=/sys/fs/bpf/$TID
@@ -160,14 +161,14 @@ in_cgroup() {
 # start_server CGROUP NETNS ADDR PORT [OPTIONS]: start a listener, wait until
 # it listens, set PORT to its port and remember its PID for teardown.
 start_server() {
-	local cg=$1 ns=$2 addr=$3 port=$4 out i
+	local cg=$1 ns=$2 addr=$3 port=$4 out
 	shift 4
 	out=$(mktemp "$BATS_TEST_TMPDIR/server.XXXXXX")
 	# A background subshell would have its own PID: exec in it, so $! is
 	# the listener itself.  Its output must not hold bats' fd 3 open.
 	(in_cgroup "$cg" "$ns" "$PROBE" listen "$addr" "$port" "$@") >"$out" 2>&1 3>&- &
 	PIDS="$PIDS $!"
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		if [ -s "$out" ]; then
 			PORT=$(head -n 1 "$out")
 			case $PORT in
@@ -293,12 +294,15 @@ WRAP
 # else is attached there; status says "loaded" with MASK, exit 0.
 exactly_one_instance() {
 	local want=$1 insts files ids attached types rc=0 out
+	# Names in PINDIR are ours: no blanks.
+	# shellcheck disable=SC2011
 	insts=$(ls -A "$PINDIR" 2>/dev/null | xargs)
 	case $insts in
 	g | g*[!0-9]* | *' '* | '')
 		echo "instances in $PINDIR: '$insts', expected exactly one gN" >&2
 		return 1 ;;
 	esac
+	# shellcheck disable=SC2012
 	files=$(ls -A "$PINDIR/$insts" | sort | xargs)
 	if [ "$files" != "cgroup scm_bind4 scm_bind6 scm_connect4 scm_connect6 scm_counters scm_owner scm_rodata" ]; then
 		echo "files of $PINDIR/$insts: '$files'" >&2
@@ -350,6 +354,7 @@ nothing_loaded() {
 # MASK's.
 rundir_clean() {
 	local extra
+	# shellcheck disable=SC2010 # the loader's own file names: no blanks
 	extra=$(ls -A "$SAME_CGROUP_MARK_RUNDIR" 2>/dev/null | grep -v -x -e lock -e mask.nft | xargs)
 	if [ -n "$extra" ]; then
 		echo "left in $SAME_CGROUP_MARK_RUNDIR: $extra" >&2
@@ -364,6 +369,7 @@ rundir_clean() {
 # global_iter_pins: the pins a first load's listener iterator makes in the
 # bpffs root for the time it runs (scm_owner, same_cgroup_mark_iter_PID).
 global_iter_pins() {
+	# shellcheck disable=SC2010 # bpffs names have no blanks worth handling
 	ls -A /sys/fs/bpf | grep -x -e scm_owner -e 'same_cgroup_mark_iter_[0-9]*' | xargs
 }
 
@@ -372,6 +378,8 @@ global_iter_pins() {
 # test began (GLOBAL_PINS_BEFORE, set by the setup of the files that check).
 no_stray_pins() {
 	local stray p
+	# One "-e NAME" per extra pin, split on purpose.
+	# shellcheck disable=SC2010,SC2046
 	stray=$(ls -A /sys/fs/bpf | grep -e "^$TID" |
 		grep -v -x -e "$TID" $(for p in $EXTRA_PINS; do printf -- '-e %s ' "${p##*/}"; done) | xargs)
 	for p in $(global_iter_pins); do
@@ -384,4 +392,19 @@ no_stray_pins() {
 		echo "stray pins in /sys/fs/bpf: $stray" >&2
 		return 1
 	fi
+}
+
+# setup_remote: a second namespace, EXTRA_NS, plays a remote host: NS has
+# 10.99.0.1 and fd99::1, EXTRA_NS 10.99.0.2 and fd99::2, over a veth pair.
+setup_remote() {
+	EXTRA_NS="${NS}r"
+	ip netns add "$EXTRA_NS"
+	ip -n "$EXTRA_NS" link set lo up
+	ip -n "$NS" link add scm0 type veth peer name scm1 netns "$EXTRA_NS"
+	ip -n "$NS" addr add 10.99.0.1/24 dev scm0
+	ip -n "$NS" addr add fd99::1/64 dev scm0 nodad
+	ip -n "$EXTRA_NS" addr add 10.99.0.2/24 dev scm1
+	ip -n "$EXTRA_NS" addr add fd99::2/64 dev scm1 nodad
+	ip -n "$NS" link set scm0 up
+	ip -n "$EXTRA_NS" link set scm1 up
 }

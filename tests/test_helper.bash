@@ -237,7 +237,10 @@ load_foreign() {
 # (as bpftool does: "Error: ..." and exit 255) the Nth call whose arguments
 # match the shell pattern PATTERN, and runs the real bpftool otherwise.
 failing_bpftool() {
-	local w=$BATS_TEST_TMPDIR/bpftool-fail-$RANDOM real
+	local w real
+	# A fresh name for every wrapper: a reused name would count on from
+	# an earlier wrapper's calls and fail the wrong one.
+	w=$(mktemp "$BATS_TEST_TMPDIR/bpftool-fail-XXXXXX") || return 1
 	real=$(command -v "$BPFTOOL")
 	cat >"$w" <<WRAP
 #!/bin/sh

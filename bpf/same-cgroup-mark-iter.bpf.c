@@ -9,13 +9,16 @@
  * cgroup the socket belongs to (sk->sk_cgrp_data, the cgroup of the task
  * that created the socket) and that cgroup's ancestors.  For listeners
  * bound by the task that created them, which is the usual case, this is
- * what the bind programs would have recorded.
+ * what the bind programs would have recorded.  For every listener, with a
+ * record or not, it sets the slots of scm_binders that the bind programs
+ * set, so that connects from its group are looked at.
  *
  * The kernel structures are read through BTF and CO-RE: the minimal local
  * definitions below are matched against the running kernel's BTF at load
  * time, so no generated vmlinux.h is needed.  The map is shared with the
- * loaded main object by libbpf's pin-by-name: the loader pins it as
- * /sys/fs/bpf/scm_owner for the duration of the run.
+ * loaded main object by libbpf's pin-by-name: the loader pins them as
+ * /sys/fs/bpf/scm_owner and /sys/fs/bpf/scm_binders for the duration of
+ * the run.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -23,6 +26,7 @@
 
 #define TCP_LISTEN	10	/* include/net/tcp_states.h */
 #define SCM_MAX_LEVEL	8	/* as in same-cgroup-mark.bpf.c */
+#define SCM_BINDER_SLOTS	65536	/* as in same-cgroup-mark.bpf.c */
 
 struct kernfs_node {
 	__u64 id;
@@ -75,6 +79,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } scm_owner SEC(".maps");
 
+/* Must match same-cgroup-mark.bpf.c as well. */
+struct scm_binder_slots {
+	__u8 slot[SCM_BINDER_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scm_binder_slots);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} scm_binders SEC(".maps");
+
+static __always_inline void set_binder(struct scm_binder_slots *slots,
+				       __u64 cgroup_id)
+{
+	if (cgroup_id)
+		slots->slot[cgroup_id & (SCM_BINDER_SLOTS - 1)] = 1;
+}
+
 static __always_inline __u64 ancestor_id(struct cgroup *cgrp, int level)
 {
 	struct cgroup___old *old = (void *)cgrp;
@@ -91,9 +115,11 @@ SEC("iter/tcp")
 int scm_record_listeners(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
+	struct scm_binder_slots *slots;
 	struct scm_owner *owner;
 	struct cgroup *cgrp;
 	struct sock *sk;
+	__u32 zero = 0;
 	int i, depth;
 
 	if (!skc || BPF_CORE_READ(skc, skc_state) != TCP_LISTEN)
@@ -102,19 +128,27 @@ int scm_record_listeners(struct bpf_iter__tcp *ctx)
 	if (!sk)
 		return 0;
 	/* Recorded at bind time already: that record is the better one. */
-	if (bpf_sk_storage_get(&scm_owner, sk, 0, 0))
+	owner = bpf_sk_storage_get(&scm_owner, sk, 0, 0);
+	if (!owner) {
+		cgrp = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+		if (!cgrp)
+			return 0;
+		owner = bpf_sk_storage_get(&scm_owner, sk, 0,
+					   BPF_SK_STORAGE_GET_F_CREATE);
+		if (!owner)
+			return 0;
+		owner->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+		depth = BPF_CORE_READ(cgrp, level);
+		for (i = 0; i < SCM_MAX_LEVEL; i++)
+			owner->ancestor[i] = i + 1 <= depth ?
+					     ancestor_id(cgrp, i + 1) : 0;
+	}
+	slots = bpf_map_lookup_elem(&scm_binders, &zero);
+	if (!slots)
 		return 0;
-	cgrp = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
-	if (!cgrp)
-		return 0;
-	owner = bpf_sk_storage_get(&scm_owner, sk, 0,
-				   BPF_SK_STORAGE_GET_F_CREATE);
-	if (!owner)
-		return 0;
-	owner->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
-	depth = BPF_CORE_READ(cgrp, level);
+	set_binder(slots, owner->cgroup_id);
 	for (i = 0; i < SCM_MAX_LEVEL; i++)
-		owner->ancestor[i] = i + 1 <= depth ? ancestor_id(cgrp, i + 1) : 0;
+		set_binder(slots, owner->ancestor[i]);
 	return 0;
 }
 

@@ -11,6 +11,12 @@
  * scm_level, shares its ancestor at that depth), OR scm_mask into the
  * client's SO_MARK.
  *
+ * Most connects come from cgroups that never bound a TCP socket (clients
+ * talking to other hosts, or to services elsewhere).  The bind programs
+ * also mark the binding task's cgroup and its ancestors in scm_binders, so
+ * that a connect from a group none of whose tasks ever bound anything skips
+ * the listener lookup: it cannot reach a listener of its own group.
+ *
  * Every program returns ALLOW: this object never denies anything.
  */
 #include <linux/bpf.h>
@@ -62,6 +68,31 @@ struct {
 	__type(value, struct scm_owner);
 } scm_owner SEC(".maps");
 
+/*
+ * Cgroups that may own a listener: slot (id % SCM_BINDER_SLOTS) is 1 for
+ * the cgroup of every task that bound a TCP socket, and for each of its
+ * ancestors, so that the test holds at every scm_level.  A slot is never
+ * cleared (nothing runs when a socket or a cgroup goes away), and slots are
+ * shared by ids that are equal modulo SCM_BINDER_SLOTS: a set slot only
+ * means "look the listener up", so stale and shared slots cost a lookup,
+ * never a mark.  Bytes, not bits: a plain byte store needs no atomic
+ * read-modify-write for two CPUs setting neighbouring slots at once.
+ * cgroup ids are handed out in sequence, so the slots of the live cgroups
+ * rarely collide.
+ */
+#define SCM_BINDER_SLOTS	65536
+
+struct scm_binder_slots {
+	__u8 slot[SCM_BINDER_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scm_binder_slots);
+} scm_binders SEC(".maps");
+
 /* What the programs did, per CPU; same-cgroup-mark-load -s sums them. */
 enum scm_counter {
 	SCM_MARKED,		/* connect marked */
@@ -69,6 +100,8 @@ enum scm_counter {
 	SCM_NO_LISTENER,	/* loopback connect, no listener found */
 	SCM_UNKNOWN_LISTENER,	/* listener bound before loading: no record */
 	SCM_BOUND,		/* TCP bind recorded */
+	SCM_GROUP_NEVER_BOUND,	/* loopback connect from a group that never
+				 * bound a TCP socket: not looked up */
 	SCM_NR_COUNTERS,
 };
 
@@ -81,10 +114,40 @@ struct {
 
 static __always_inline void count(__u32 what)
 {
+#ifndef SCM_BENCH_NO_COUNTERS	/* the benchmark measures what counting costs */
 	__u64 *n = bpf_map_lookup_elem(&scm_counters, &what);
 
 	if (n)
 		*n += 1;
+#endif
+}
+
+static __always_inline __u8 *binder_slot(__u64 cgroup_id)
+{
+	struct scm_binder_slots *slots;
+	__u32 zero = 0;
+
+	slots = bpf_map_lookup_elem(&scm_binders, &zero);
+	if (!slots)
+		return NULL;
+	return &slots->slot[cgroup_id & (SCM_BINDER_SLOTS - 1)];
+}
+
+static __always_inline void set_binder(__u64 cgroup_id)
+{
+	__u8 *slot = binder_slot(cgroup_id);
+
+	/* Read first: a store to a shared line on every bind would bounce it. */
+	if (slot && !*slot)
+		*slot = 1;
+}
+
+/* May a task of group @group_id have bound a listener?  Never a false "no". */
+static __always_inline int may_own_listener(__u64 group_id)
+{
+	__u8 *slot = binder_slot(group_id);
+
+	return !slot || *slot;
 }
 
 static __always_inline int is_tcp(const struct bpf_sock_addr *ctx)
@@ -111,33 +174,45 @@ static __always_inline void record_owner(struct bpf_sock_addr *ctx)
 	if (!owner)
 		return;
 	owner->cgroup_id = bpf_get_current_cgroup_id();
+	set_binder(owner->cgroup_id);
 	/*
 	 * The helper gives 0 for a depth below the task's cgroup; every
 	 * entry is written, as a socket may be bound again by another task.
 	 */
 	for (i = 0; i < SCM_MAX_LEVEL; i++) {
-		if (id)
+		if (id) {
 			id = bpf_get_current_ancestor_cgroup_id(i + 1);
+			if (id)
+				set_binder(id);
+		}
 		owner->ancestor[i] = id;
 	}
 	count(SCM_BOUND);
 }
 
 /*
- * Is the current task in @owner's group?  The same cgroup, or with
- * scm_level set, the same ancestor at that depth; a task or listener whose
- * cgroup is shallower than scm_level is a group of its own.
+ * The current task's group: its cgroup and, with scm_level set, its
+ * ancestor at that depth (0 when its cgroup is shallower: a task or
+ * listener whose cgroup is shallower than scm_level is a group of its own).
  */
-static __always_inline int same_group(const struct scm_owner *owner)
-{
-	__u64 mine;
+struct scm_group {
+	__u64 cgroup_id;
+	__u64 ancestor;
+};
 
-	if (scm_level && scm_level <= SCM_MAX_LEVEL) {
-		mine = bpf_get_current_ancestor_cgroup_id(scm_level);
-		if (mine && owner->ancestor[scm_level - 1])
-			return mine == owner->ancestor[scm_level - 1];
-	}
-	return owner->cgroup_id == bpf_get_current_cgroup_id();
+static __always_inline __u64 group_key(const struct scm_group *me)
+{
+	return me->ancestor ? me->ancestor : me->cgroup_id;
+}
+
+/* Is the current task, @me, in @owner's group? */
+static __always_inline int same_group(const struct scm_owner *owner,
+				      const struct scm_group *me)
+{
+	if (scm_level && scm_level <= SCM_MAX_LEVEL && me->ancestor &&
+	    owner->ancestor[scm_level - 1])
+		return me->ancestor == owner->ancestor[scm_level - 1];
+	return owner->cgroup_id == me->cgroup_id;
 }
 
 /*
@@ -152,8 +227,17 @@ static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 	struct bpf_sock *client = ctx->sk;
 	struct bpf_sock *listener;
 	struct scm_owner *owner = NULL;
+	struct scm_group me = {};
 	__u32 verdict;
 	int mark;
+
+	me.cgroup_id = bpf_get_current_cgroup_id();
+	if (scm_level && scm_level <= SCM_MAX_LEVEL)
+		me.ancestor = bpf_get_current_ancestor_cgroup_id(scm_level);
+	if (!may_own_listener(group_key(&me))) {
+		count(SCM_GROUP_NEVER_BOUND);
+		return;
+	}
 
 	listener = bpf_sk_lookup_tcp(ctx, tuple, tuple_len,
 				     BPF_F_CURRENT_NETNS, 0);
@@ -165,7 +249,7 @@ static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 		owner = bpf_sk_storage_get(&scm_owner, listener, 0, 0);
 	if (!owner)
 		verdict = SCM_UNKNOWN_LISTENER;
-	else if (!same_group(owner))
+	else if (!same_group(owner, &me))
 		verdict = SCM_OTHER_GROUP;
 	else
 		verdict = SCM_MARKED;

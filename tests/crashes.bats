@@ -28,14 +28,26 @@ teardown() {
 	common_teardown
 	# What a killed listener iterator left in the bpffs root: only pins
 	# that a load killed here made (recorded by killed_load).
-	local id pgid
-	while read -r id; do
-		[ "$(bpftool map show pinned /sys/fs/bpf/scm_owner 2>/dev/null | sed -n '1s/:.*//p')" = "$id" ] &&
-			rm -f /sys/fs/bpf/scm_owner
-	done <"$BATS_TEST_TMPDIR/killed-owner-ids" 2>/dev/null
+	local name id pgid
+	while read -r name id; do
+		[ "$(bpftool map show pinned "/sys/fs/bpf/$name" 2>/dev/null | sed -n '1s/:.*//p')" = "$id" ] &&
+			rm -f "/sys/fs/bpf/$name"
+	done <"$BATS_TEST_TMPDIR/killed-map-ids" 2>/dev/null
 	while read -r pgid; do
 		rm -f "/sys/fs/bpf/same_cgroup_mark_iter_$pgid"
 	done <"$BATS_TEST_TMPDIR/killed-pgids" 2>/dev/null
+	true
+}
+
+# record_iterator_maps: note the ids of the instances' maps that a killed
+# listener iterator may have left pinned in the bpffs root, for teardown.
+record_iterator_maps() {
+	local name g
+	for name in scm_owner scm_binders; do
+		for g in "$PINDIR"/g*/"$name"; do
+			[ -e "$g" ] && echo "$name $(bpftool map show pinned "$g" | sed -n '1s/:.*//p')" >>"$BATS_TEST_TMPDIR/killed-map-ids"
+		done
+	done
 	true
 }
 
@@ -71,11 +83,8 @@ killed_load() {
 		sleep 0.01
 	done
 	[ -z "$(alive_in_group "$pgid")" ] || { echo "survived the kill: $(alive_in_group "$pgid")" >&2; return 1; }
-	# The map of a killed listener iterator, pinned as /sys/fs/bpf/scm_owner.
-	local g
-	for g in "$PINDIR"/g*/scm_owner; do
-		[ -e "$g" ] && bpftool map show pinned "$g" | sed -n '1s/:.*//p' >>"$BATS_TEST_TMPDIR/killed-owner-ids"
-	done
+	# The maps of a killed listener iterator, pinned in the bpffs root.
+	record_iterator_maps
 	echo "instances: $(ls "$PINDIR" 2>/dev/null | xargs), run dir: $(ls -A "$SAME_CGROUP_MARK_RUNDIR" | xargs)"
 }
 
@@ -148,7 +157,7 @@ killed_load() {
 	echo "a first load takes about $((span - 20)) ms; kills at 0-$span ms"
 	for ((n = 1; n <= 10; n++)); do
 		delay=$((RANDOM % (span + 1)))
-		echo "kill $n after $delay ms: $(killed_load "$delay") $(ls /sys/fs/bpf | grep -e '^scm_owner$' -e '^same_cgroup_mark_iter_' | xargs)"
+		echo "kill $n after $delay ms: $(killed_load "$delay") $(ls /sys/fs/bpf | grep -e '^scm_owner$' -e '^scm_binders$' -e '^same_cgroup_mark_iter_' | xargs)"
 		if ((n % 2)); then
 			# The next load recovers, also from a killed listener iterator.
 			run --separate-stderr scm_load
@@ -170,7 +179,8 @@ killed_load() {
 
 # killed_in_iterator: a first load, SIGKILLed (with its whole process group)
 # when it starts the listener iterator, after its instance is attached and
-# while the map is pinned as /sys/fs/bpf/scm_owner for the iterator.
+# while the maps are pinned as /sys/fs/bpf/scm_owner and scm_binders for the
+# iterator.
 killed_in_iterator() {
 	local w=$BATS_TEST_TMPDIR/bpftool-kill-in-iter real
 	real=$(command -v "$BPFTOOL")
@@ -186,10 +196,11 @@ exec '$real' "\$@"
 WRAP
 	chmod 0755 "$w"
 	BPFTOOL=$w setsid -w dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m "$OTHER" >/dev/null 2>&1 3>&- || true
-	bpftool map show pinned "$(echo "$PINDIR"/g*/scm_owner)" | sed -n '1s/:.*//p' >>"$BATS_TEST_TMPDIR/killed-owner-ids"
-	# Killed there: attached, and the iterator's pin of the map is left.
+	record_iterator_maps
+	# Killed there: attached, and the iterator's pins of the maps are left.
 	exactly_one_instance "$OTHER"
 	[ -e /sys/fs/bpf/scm_owner ]
+	[ -e /sys/fs/bpf/scm_binders ]
 }
 
 @test "the load after a first load killed in its listener iterator removes the iterator's pins" {

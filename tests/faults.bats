@@ -124,7 +124,7 @@ expected_outcome() {
 	[ "$k" -le 1 ] || prev=$(sed -n "$((k - 1))p" "$log")
 	case $call in
 	"prog loadall "* | "cgroup attach "* | "cgroup detach "*) echo old ;;
-	"map show pinned /sys/fs/bpf/scm_owner"* | "map pin "* | "iter pin "*) echo new-warned ;;
+	"map show pinned /sys/fs/bpf/scm_"* | "map pin "* | "iter pin "*) echo new-warned ;;
 	"cgroup show "*)
 		case $prev in
 		"prog loadall "*) echo new ;;

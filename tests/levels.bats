@@ -111,24 +111,24 @@ setup() {
 	[ "$(snapshot)" = "$before" ]
 }
 
-# counter NAME: the value status prints for counter NAME.
-counter() {
-	scm_status | awk -v n="$1" 'index($0, "  " n " ") == 1 { print $NF }'
-}
-
-@test "status counts marked, other-group, no-listener and unrecorded connects and binds" {
+@test "status counts marked, other-group, no-listener, never-bound and unrecorded connects and binds" {
 	run scm_load
 	[ "$status" -eq 0 ]
 	[ "$(counter marked)" = 0 ]
 	# A listener that never called bind() has no record.
 	start_server "$TCG/a" "$NS" 0.0.0.0 0 --nobind
 	local early=$PORT
+	start_server "$TCG/b" "$NS" 127.0.0.1 0
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	[ "$(counter 'TCP binds recorded')" = 1 ]
+	[ "$(counter 'TCP binds recorded')" = 2 ]
+	mkdir "$TCG/c"
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$M" "$TCG/a" "$NS" ::ffff:127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$early"
+	# Nothing in c ever bound a TCP socket: its connects are not looked up.
+	expect_mark "$Z" "$TCG/c" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/c" "$NS" ::ffff:127.0.0.1 "$PORT"
 	run --separate-stderr mark_of "$TCG/a" "$NS" 127.0.0.1 1
 	# UDP and non-loopback connects are not looked at.
 	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT" --udp
@@ -138,6 +138,7 @@ counter() {
 	[ "$(counter 'not marked: listener of another group')" = 1 ]
 	[ "$(counter 'not marked: listener bound before loading')" = 1 ]
 	[ "$(counter 'not marked: no listener')" = 1 ]
+	[ "$(counter 'not marked: client group never bound TCP')" = 2 ]
 	# Counters survive a reload.
 	run scm_load
 	[ "$status" -eq 0 ]

@@ -165,6 +165,37 @@ setup() {
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
 }
 
+@test "a cgroup that never bound a TCP socket is not looked up until its first bind, on an ephemeral port" {
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local a_port=$PORT
+	mkdir "$TCG/c"
+	expect_mark "$Z" "$TCG/c" "$NS" 127.0.0.1 "$a_port"
+	[ "$(counter 'not marked: client group never bound TCP')" = 1 ]
+	[ "$(counter 'not marked: listener of another group')" = 0 ]
+	start_server "$TCG/c" "$NS" ::1 0
+	expect_mark "$M" "$TCG/c" "$NS" ::1 "$PORT"
+	expect_mark "$Z" "$TCG/c" "$NS" 127.0.0.1 "$a_port"
+	[ "$(counter 'not marked: client group never bound TCP')" = 1 ]
+	[ "$(counter 'not marked: listener of another group')" = 1 ]
+	[ "$(counter marked)" = 1 ]
+}
+
+@test "with every slot of the binders map set, only same-cgroup connects are marked" {
+	local map
+	map=$(echo "$PINDIR"/g*/scm_binders)
+	# shellcheck disable=SC2046 # one word per byte of the value
+	bpftool map update pinned "$map" key 0 0 0 0 value $(printf '1 %.0s' $(seq 65536))
+	[ "$(bpftool -j map lookup pinned "$map" key 0 0 0 0 | sed 's/.*"value"://' | grep -o '"0x00"' | wc -l)" -eq 0 ]
+	mkdir "$TCG/c"
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/c" "$NS" ::ffff:127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG" "$NS" 127.0.0.1 "$PORT"
+	[ "$(counter 'not marked: listener of another group')" = 3 ]
+	[ "$(counter 'not marked: client group never bound TCP')" = 0 ]
+}
+
 @test "a load with the default cgroup attaches at the cgroup v2 root and marks" {
 	run loader -d "$PINDIR" -u
 	[ "$status" -eq 0 ]

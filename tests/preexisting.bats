@@ -24,6 +24,7 @@ Z=0x00000000
 	expect_mark "$Z" "$TCG/a" "$NS" ::1 "$v6"
 	# Nothing of the run is left in bpffs.
 	[ ! -e /sys/fs/bpf/scm_owner ]
+	[ ! -e /sys/fs/bpf/scm_binders ]
 	[ -z "$(ls /sys/fs/bpf | grep same_cgroup_mark_iter)" ]
 }
 
@@ -86,13 +87,30 @@ Z=0x00000000
 	[ "$(bpftool map show pinned /sys/fs/bpf/scm_owner | sed -n '1s/:.*//p')" = "$id" ]
 }
 
-@test "a stale scm_owner pin left by a killed run does not stop the next first load" {
+@test "a pin named scm_binders that is not ours is left alone" {
+	[ ! -e /sys/fs/bpf/scm_binders ] || skip "/sys/fs/bpf/scm_binders exists on this host"
+	EXTRA_PINS="$EXTRA_PINS /sys/fs/bpf/scm_binders"
+	bpftool map create /sys/fs/bpf/scm_binders type hash key 4 value 4 entries 1 name scm_binders
+	local id
+	id=$(bpftool map show pinned /sys/fs/bpf/scm_binders | sed -n '1s/:.*//p')
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	run --separate-stderr scm_load
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"/sys/fs/bpf/scm_binders is not ours"* ]]
+	[ "$(bpftool map show pinned /sys/fs/bpf/scm_binders | sed -n '1s/:.*//p')" = "$id" ]
+	[ ! -e /sys/fs/bpf/scm_owner ]
+	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+}
+
+@test "stale scm_owner and scm_binders pins left by a killed run do not stop the next first load" {
 	[ ! -e /sys/fs/bpf/scm_owner ] || skip "/sys/fs/bpf/scm_owner exists on this host"
-	EXTRA_PINS="$EXTRA_PINS /sys/fs/bpf/scm_owner /sys/fs/bpf/same_cgroup_mark_iter_1"
+	[ ! -e /sys/fs/bpf/scm_binders ] || skip "/sys/fs/bpf/scm_binders exists on this host"
+	EXTRA_PINS="$EXTRA_PINS /sys/fs/bpf/scm_owner /sys/fs/bpf/scm_binders /sys/fs/bpf/same_cgroup_mark_iter_1"
 	run scm_load
 	[ "$status" -eq 0 ]
 	# What a run killed while the iterator ran leaves behind.
 	bpftool map pin pinned "$(echo "$PINDIR"/g*/scm_owner)" /sys/fs/bpf/scm_owner
+	bpftool map pin pinned "$(echo "$PINDIR"/g*/scm_binders)" /sys/fs/bpf/scm_binders
 	bpftool iter pin "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark-iter.bpf.o" /sys/fs/bpf/same_cgroup_mark_iter_1
 	run scm_unload
 	[ "$status" -eq 0 ]
@@ -102,5 +120,6 @@ Z=0x00000000
 	[ -z "$stderr" ]
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	[ ! -e /sys/fs/bpf/scm_owner ]
+	[ ! -e /sys/fs/bpf/scm_binders ]
 	[ ! -e /sys/fs/bpf/same_cgroup_mark_iter_1 ]
 }

@@ -233,6 +233,11 @@ load_foreign() {
 	"$BPFTOOL" prog loadall "$SCM_TOP/tests/foreign.bpf.o" "$1"
 }
 
+# counter NAME: the value status prints for counter NAME.
+counter() {
+	scm_status | awk -v n="$1" 'index($0, "  " n " ") == 1 { print $NF }'
+}
+
 # failing_bpftool PATTERN N: print the path of a bpftool wrapper that fails
 # (as bpftool does: "Error: ..." and exit 255) the Nth call whose arguments
 # match the shell pattern PATTERN, and runs the real bpftool otherwise.
@@ -307,7 +312,7 @@ exactly_one_instance() {
 	esac
 	# shellcheck disable=SC2012
 	files=$(ls -A "$PINDIR/$insts" | sort | xargs)
-	if [ "$files" != "cgroup scm_bind4 scm_bind6 scm_connect4 scm_connect6 scm_counters scm_owner scm_rodata" ]; then
+	if [ "$files" != "cgroup scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_counters scm_owner scm_rodata" ]; then
 		echo "files of $PINDIR/$insts: '$files'" >&2
 		return 1
 	fi
@@ -370,10 +375,11 @@ rundir_clean() {
 }
 
 # global_iter_pins: the pins a first load's listener iterator makes in the
-# bpffs root for the time it runs (scm_owner, same_cgroup_mark_iter_PID).
+# bpffs root for the time it runs (scm_owner, scm_binders,
+# same_cgroup_mark_iter_PID).
 global_iter_pins() {
 	# shellcheck disable=SC2010 # bpffs names have no blanks worth handling
-	ls -A /sys/fs/bpf | grep -x -e scm_owner -e 'same_cgroup_mark_iter_[0-9]*' | xargs
+	ls -A /sys/fs/bpf | grep -x -e scm_owner -e scm_binders -e 'same_cgroup_mark_iter_[0-9]*' | xargs
 }
 
 # no_stray_pins: bpffs holds nothing of this test but PINDIR (and the pins

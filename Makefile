@@ -10,6 +10,7 @@
 #   sudo make check-package  build the Debian package, install, upgrade, remove, purge it
 #   make fuzz             fuzz the .rodata helper with libFuzzer (FUZZ_SECONDS, default 60)
 #   sudo make soak        reload under a mixed client/server load (SOAK_SECONDS, default 300)
+#   sudo make bench       benchmark: cost, throughput, load time, scale, memory (BENCH_ROUNDS)
 #   make V=1              show the full commands
 
 VERSION := 0.1.0
@@ -209,6 +210,23 @@ soak: test-deps
 	$(Q)$(MAKE) --no-print-directory all $(PROBE)
 	$(Q)CLANG=$(CLANG) BPFTOOL=$(BPFTOOL) sh tests/soak/run $(SOAK_SECONDS)
 
+# Benchmark (issue 5; as root, not part of "make check"): per-invocation
+# cost against empty programs, connect throughput, load/reload wall time,
+# scale with many listeners, kernel memory.  The table goes to stdout, the
+# per-round numbers to BENCH_RAW (tests/bench/run).
+BENCH_ROUNDS ?= 7
+BENCH_N ?= 20000
+BENCH_RAW ?= $(CURDIR)/bench-raw.txt
+BENCH := tests/bench/scm-bench
+.PHONY: bench
+bench: all $(FOREIGN_OBJ) $(BENCH)
+	$(Q)BENCH_ROUNDS='$(BENCH_ROUNDS)' BENCH_N='$(BENCH_N)' BENCH_RAW='$(BENCH_RAW)' \
+		BPFTOOL='$(BPFTOOL)' CLANG='$(CLANG)' bash tests/bench/run
+
+$(BENCH): tests/bench/scm-bench.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(ITER_OBJ) $(ITER_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ)
+	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(ITER_OBJ) $(ITER_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ) $(BENCH)

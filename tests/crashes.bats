@@ -186,15 +186,25 @@ killed_in_iterator() {
 	real=$(command -v "$BPFTOOL")
 	cat >"$w" <<WRAP
 #!/bin/sh
-case "\$*" in
-"iter pin "*)
-	pgid=\$(ps -o pgid= -p \$\$ | tr -d ' ')
-	echo "\$pgid" >>'$BATS_TEST_TMPDIR/killed-pgids'
-	kill -9 "-\$pgid" ;;
-esac
+# The loader runs "iter pin" in a batch read from standard input.
+if [ "\$*" = "-j batch file -" ]; then
+	cmds=\$(cat)
+	case \$cmds in
+	*"iter pin "*)
+		pgid=\$(ps -o pgid= -p \$\$ | tr -d ' ')
+		echo "\$pgid" >>'$BATS_TEST_TMPDIR/killed-pgids'
+		# The pins of the maps are made before the iterator loads.
+		printf '%s\\n' "\$cmds" | grep '^map pin ' | '$real' "\$@" >/dev/null 2>&1
+		kill -9 "-\$pgid" ;;
+	esac
+	printf '%s\\n' "\$cmds" | '$real' "\$@"
+	exit
+fi
 exec '$real' "\$@"
 WRAP
 	chmod 0755 "$w"
+	# A listener to recognise: without any, the loader skips the iterator.
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	BPFTOOL=$w setsid -w dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m "$OTHER" >/dev/null 2>&1 3>&- || true
 	record_iterator_maps
 	# Killed there: attached, and the iterator's pins of the maps are left.

@@ -240,7 +240,11 @@ counter() {
 
 # failing_bpftool PATTERN N: print the path of a bpftool wrapper that fails
 # (as bpftool does: "Error: ..." and exit 255) the Nth call whose arguments
-# match the shell pattern PATTERN, and runs the real bpftool otherwise.
+# match the shell pattern PATTERN, and runs the real bpftool otherwise.  In
+# a batch read from standard input ("-j batch file -", as the loader runs
+# its changes) each command is a call: the commands before the failing one
+# run for real, and the wrapper then answers as bpftool does when a
+# command fails (its JSON result with an error, exit 255).
 failing_bpftool() {
 	local w real
 	# A fresh name for every wrapper: a reused name would count on from
@@ -250,18 +254,50 @@ failing_bpftool() {
 	cat >"$w" <<WRAP
 #!/bin/sh
 pattern='$1'
-# shellcheck disable=SC2254 # the pattern is meant to match
-case "\$*" in
-\$pattern)
+# hit CALL: count CALL; succeed when it is the one to fail.
+hit() {
+	# shellcheck disable=SC2254 # the pattern is meant to match
+	case "\$1" in
+	\$pattern) ;;
+	*) return 1 ;;
+	esac
 	n=\$(cat "$w.count" 2>/dev/null || echo 0)
 	n=\$((n + 1))
 	echo "\$n" >"$w.count"
-	if [ "\$n" -eq $2 ]; then
-		echo "Error: injected failure of: \$*" >&2
-		exit 255
+	[ "\$n" -eq $2 ]
+}
+if [ "\$*" = "-j batch file -" ]; then
+	before=
+	fail=
+	while IFS= read -r line; do
+		[ -n "\$line" ] || continue
+		if hit "\$line"; then
+			fail=\$line
+			break
+		fi
+		before="\$before\$line
+"
+	done
+	if [ -z "\$fail" ]; then
+		printf '%s' "\$before" | "$real" "\$@"
+		exit
 	fi
-	;;
-esac
+	out='['
+	if [ -n "\$before" ]; then
+		out=\$(printf '%s' "\$before" | "$real" "\$@" 2>/dev/null)
+		case \$out in
+		*'"output":{"error"'*) printf '%s\n' "\$out"; exit 255 ;;
+		esac
+		out="\${out%]},"
+	fi
+	printf '%s{"command":[],"output":{"error":"injected failure of: %s"}}]\n' \\
+		"\$out" "\$(printf '%s' "\$fail" | tr '"' "'")"
+	exit 255
+fi
+if hit "\$*"; then
+	echo "Error: injected failure of: \$*" >&2
+	exit 255
+fi
 exec "$real" "\$@"
 WRAP
 	chmod 0755 "$w"
@@ -284,11 +320,18 @@ snapshot() {
 # counting_bpftool LOG [BPFTOOL]: print the path of a bpftool wrapper that
 # appends the arguments of each call, one line per call, to LOG and then
 # runs BPFTOOL (default: the real bpftool; give a failing_bpftool wrapper
-# to see which call failed).
+# to see which call failed).  Each command of a batch read from standard
+# input is a call of its own.
 counting_bpftool() {
 	local w=$1.bpftool real=${2:-$(command -v "$BPFTOOL")}
 	cat >"$w" <<WRAP
 #!/bin/sh
+if [ "\$*" = "-j batch file -" ]; then
+	cmds=\$(grep .)
+	printf '%s\n' "\$cmds" >>'$1'
+	printf '%s\n' "\$cmds" | '$real' "\$@"
+	exit
+fi
 printf '%s\n' "\$*" >>'$1'
 exec '$real' "\$@"
 WRAP
@@ -357,13 +400,13 @@ nothing_loaded() {
 	fi
 }
 
-# rundir_clean [MASK]: the run directory holds the lock and the nftables
-# definition at most (no tmp-*, no *.tmp); with MASK, the definition is
-# MASK's.
+# rundir_clean [MASK]: the run directory holds the lock, the nftables
+# definition and the loaded copy of the object at most (no *.tmp, no
+# leftovers of the helper); with MASK, the definition is MASK's.
 rundir_clean() {
 	local extra
 	# shellcheck disable=SC2010 # the loader's own file names: no blanks
-	extra=$(ls -A "$SAME_CGROUP_MARK_RUNDIR" 2>/dev/null | grep -v -x -e lock -e mask.nft | xargs)
+	extra=$(ls -A "$SAME_CGROUP_MARK_RUNDIR" 2>/dev/null | grep -v -x -e lock -e mask.nft -e scm.o | xargs)
 	if [ -n "$extra" ]; then
 		echo "left in $SAME_CGROUP_MARK_RUNDIR: $extra" >&2
 		return 1

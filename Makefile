@@ -211,15 +211,22 @@ soak: test-deps
 	$(Q)CLANG=$(CLANG) BPFTOOL=$(BPFTOOL) sh tests/soak/run $(SOAK_SECONDS)
 
 # Benchmark (issue 5; as root, not part of "make check"): per-invocation
-# cost against empty programs, connect throughput, load/reload wall time,
-# scale with many listeners, kernel memory.  The table goes to stdout, the
-# per-round numbers to BENCH_RAW (tests/bench/run).
+# cost against empty programs (and, in place of our connect programs, the
+# floor of the marked case and our object without its counters), connect
+# throughput, load/reload wall time, scale with many listeners, kernel
+# memory.  The table goes to stdout, the per-round numbers to BENCH_RAW
+# (tests/bench/run).
 BENCH_ROUNDS ?= 7
 BENCH_N ?= 20000
 BENCH_RAW ?= $(CURDIR)/bench-raw.txt
 BENCH := tests/bench/scm-bench
+# The floor of case (a): bpf_sk_lookup_tcp + bpf_setsockopt only.
+BENCH_FLOOR := tests/bench/floor.bpf.o
+# Our object with the per-CPU counters compiled out, linked as $(BPF_OBJ) is.
+BENCH_NOCOUNT_TMP := tests/bench/same-cgroup-mark-nocounters.tmp.o
+BENCH_NOCOUNT := tests/bench/same-cgroup-mark-nocounters.bpf.o
 .PHONY: bench
-bench: all $(FOREIGN_OBJ) $(BENCH)
+bench: all $(FOREIGN_OBJ) $(BENCH) $(BENCH_FLOOR) $(BENCH_NOCOUNT)
 	$(Q)BENCH_ROUNDS='$(BENCH_ROUNDS)' BENCH_N='$(BENCH_N)' BENCH_RAW='$(BENCH_RAW)' \
 		BPFTOOL='$(BPFTOOL)' CLANG='$(CLANG)' bash tests/bench/run
 
@@ -227,6 +234,19 @@ $(BENCH): tests/bench/scm-bench.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(BENCH_FLOOR): tests/bench/floor.bpf.c
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
+
+$(BENCH_NOCOUNT_TMP): $(BPF_SRC)
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -DSCM_BENCH_NO_COUNTERS -c $< -o $@
+
+$(BENCH_NOCOUNT): $(BENCH_NOCOUNT_TMP)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(ITER_OBJ) $(ITER_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ) $(BENCH)
+	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(ITER_OBJ) $(ITER_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ) $(BENCH) \
+		$(BENCH_FLOOR) $(BENCH_NOCOUNT_TMP) $(BENCH_NOCOUNT)

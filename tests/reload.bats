@@ -37,7 +37,7 @@ Z=0x00000000
 	[ "$(echo $after | wc -w)" -eq 4 ]
 	[ "$(prog_ids_at "$TCG")" = "$after" ]
 	[ "$before" != "$after" ]
-	[ "$(ls "$PINDIR" | wc -l)" -eq 1 ]
+	[ "$(ls "$PINDIR" | grep -c "^g")" -eq 1 ]
 	# The socket storage map is shared, not recreated.
 	run bpftool map show pinned "$(echo "$PINDIR"/g*/scm_owner)"
 	[ "$status" -eq 0 ]
@@ -59,7 +59,7 @@ Z=0x00000000
 	echo "connects: $n, not marked: $bad"
 	[ ! -e "$BATS_TEST_TMPDIR/reload-failed" ]
 	[ "$bad" -eq 0 ]
-	[ "$(ls "$PINDIR" | wc -l)" -eq 1 ]
+	[ "$(ls "$PINDIR" | grep -c "^g")" -eq 1 ]
 }
 
 # reload_fails PATTERN N: reload with the Nth matching bpftool call failing;
@@ -174,7 +174,7 @@ reload_fails() {
 	[ "$status" -eq 1 ]
 	run scm_load -m 0x20
 	[ "$status" -eq 0 ]
-	[ "$(ls "$PINDIR")" = g9 ]
+	[ "$(ls "$PINDIR" | xargs)" = "cgroup g9" ]
 	[ "$(prog_ids_at "$TCG")" = "$(our_ids)" ]
 	[ "$(echo $(our_ids) | wc -w)" -eq 4 ]
 	expect_mark 0x00000020 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
@@ -207,4 +207,30 @@ reload_fails() {
 	BPFTOOL=$(failing_bpftool 'cgroup attach*' 2) run scm_load -m 0x20
 	[ "$status" -eq 1 ]
 	grep -qx 'define SCM_MASK = 0x00000010' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
+}
+
+@test "a reload into another cgroup moves the programs there, also after a failed try" {
+	run loader -d "$PINDIR" -c "$TCG/b"
+	[ "$status" -eq 0 ]
+	[ "$(prog_ids_at "$TCG/b" | wc -w)" -eq 4 ]
+	# A try that fails attaching: the instance stays at b, and keeps a
+	# record of its cgroup of its own.
+	BPFTOOL=$(failing_bpftool 'cgroup attach*' 2) run --separate-stderr loader -d "$PINDIR" -c "$TCG"
+	[ "$status" -eq 1 ]
+	[ "$(prog_ids_at "$TCG/b" | wc -w)" -eq 4 ]
+	[ -z "$(prog_ids_at "$TCG")" ]
+	[ "$(readlink "$(echo "$PINDIR"/g*)/cgroup")" = "$TCG/b" ]
+	run scm_status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cgroup:   $TCG/b"$'\n'* ]]
+	# The move itself.
+	run scm_load
+	[ "$status" -eq 0 ]
+	exactly_one_instance "$TEST_MASK"
+	[ -z "$(prog_ids_at "$TCG/b")" ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	run scm_unload
+	[ "$status" -eq 0 ]
+	nothing_loaded
 }

@@ -309,7 +309,7 @@ snapshot() {
 	echo "attached: $(prog_ids_at "$TCG")"
 	echo "ours: $(our_ids)"
 	(cd /sys/fs/bpf && find "${PINDIR#/sys/fs/bpf/}" 2>/dev/null | sort)
-	for p in "$PINDIR"/g*/cgroup; do
+	for p in "$PINDIR"/cgroup "$PINDIR"/g*/cgroup; do
 		[ -L "$p" ] && echo "$p -> $(readlink "$p")"
 	done
 	true
@@ -339,8 +339,8 @@ WRAP
 	printf '%s\n' "$w"
 }
 
-# exactly_one_instance MASK: PINDIR holds one instance directory with the
-# pins of one load and its cgroup link to TCG, nothing more; its four
+# exactly_one_instance MASK: PINDIR holds its cgroup link to TCG and one
+# instance directory with the pins of one load, nothing more; its four
 # programs are attached to TCG, one per hook, each listed once, and nothing
 # else is attached there; status says "loaded" with MASK, exit 0.
 exactly_one_instance() {
@@ -349,18 +349,23 @@ exactly_one_instance() {
 	# shellcheck disable=SC2011
 	insts=$(ls -A "$PINDIR" 2>/dev/null | xargs)
 	case $insts in
-	g | g*[!0-9]* | *' '* | '')
-		echo "instances in $PINDIR: '$insts', expected exactly one gN" >&2
-		return 1 ;;
+	"cgroup g" | "cgroup g"*[!0-9]*) insts= ;;
+	"cgroup g"*) insts=${insts#cgroup } ;;
+	*) insts= ;;
 	esac
+	if [ -z "$insts" ]; then
+		# shellcheck disable=SC2011
+		echo "in $PINDIR: '$(ls -A "$PINDIR" 2>/dev/null | xargs)', expected the cgroup link and one gN" >&2
+		return 1
+	fi
 	# shellcheck disable=SC2012
 	files=$(ls -A "$PINDIR/$insts" | sort | xargs)
-	if [ "$files" != "cgroup scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_counters scm_owner scm_rodata" ]; then
+	if [ "$files" != "scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_counters scm_owner scm_rodata" ]; then
 		echo "files of $PINDIR/$insts: '$files'" >&2
 		return 1
 	fi
-	if [ "$(readlink "$PINDIR/$insts/cgroup")" != "$TCG" ]; then
-		echo "$PINDIR/$insts/cgroup -> $(readlink "$PINDIR/$insts/cgroup"), expected $TCG" >&2
+	if [ "$(readlink "$PINDIR/cgroup")" != "$TCG" ]; then
+		echo "$PINDIR/cgroup -> $(readlink "$PINDIR/cgroup"), expected $TCG" >&2
 		return 1
 	fi
 	ids=$(our_ids)

@@ -118,8 +118,8 @@ render() {
 
 @test "same-cgroup-mark.conf(5) documents exactly the keys the loader accepts" {
 	text=$(render "$top/man/same-cgroup-mark.conf.5")
-	# The keys read_config accepts: its "KEY | KEY ...) ;;" case line.
-	keys=$(sed -n '/^read_config()/,/^}/s/^[[:space:]]*\([A-Z_]*\( | [A-Z_]*\)*\)) ;;$/\1/p' "$loader" | tr -d '|')
+	# The keys config_line accepts: its "KEY | KEY ...) ;;" case line.
+	keys=$(sed -n '/^config_line()/,/^}/s/^[[:space:]]*\([A-Z_]*\( | [A-Z_]*\)*\)) ;;$/\1/p' "$loader" | tr -d '|')
 	[ -n "$keys" ] || { echo "the loader's key list moved: update this test"; false; }
 	for k in $keys; do
 		grep -qE "^ {7}$k=" <<<"$text" || { echo "key $k not documented"; false; }

@@ -85,11 +85,11 @@ BPF_REQ_CFLAGS = -target bpf -fdebug-prefix-map=$(CURDIR)=. $(CLANG_SYS_INCLUDES
 
 all: $(BPF_OBJ) $(ITER_OBJ) $(HELPER)
 
-$(BPF_TMP): $(BPF_SRC)
+$(BPF_TMP): $(BPF_SRC) bpf/same-cgroup-mark.h
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
 
-$(ITER_TMP): $(ITER_SRC)
+$(ITER_TMP): $(ITER_SRC) bpf/same-cgroup-mark.h
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
 
@@ -238,7 +238,7 @@ $(BENCH_FLOOR): tests/bench/floor.bpf.c
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
 
-$(BENCH_NOCOUNT_TMP): $(BPF_SRC)
+$(BENCH_NOCOUNT_TMP): $(BPF_SRC) bpf/same-cgroup-mark.h
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -DSCM_BENCH_NO_COUNTERS -c $< -o $@
 

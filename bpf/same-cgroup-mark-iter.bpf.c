@@ -24,9 +24,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
+/* The maps are the loaded main object's, found through their pins. */
+#define SCM_MAP_PINNING	__uint(pinning, LIBBPF_PIN_BY_NAME);
+#include "same-cgroup-mark.h"
+
 #define TCP_LISTEN	10	/* include/net/tcp_states.h */
-#define SCM_MAX_LEVEL	8	/* as in same-cgroup-mark.bpf.c */
-#define SCM_BINDER_SLOTS	65536	/* as in same-cgroup-mark.bpf.c */
 
 struct kernfs_node {
 	__u64 id;
@@ -64,33 +66,6 @@ struct bpf_iter__tcp {
 	struct bpf_iter_meta *meta;
 	struct sock_common *sk_common;
 } __attribute__((preserve_access_index));
-
-/* Must match same-cgroup-mark.bpf.c: libbpf checks it when reusing the pin. */
-struct scm_owner {
-	__u64 cgroup_id;
-	__u64 ancestor[SCM_MAX_LEVEL];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct scm_owner);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} scm_owner SEC(".maps");
-
-/* Must match same-cgroup-mark.bpf.c as well. */
-struct scm_binder_slots {
-	__u8 slot[SCM_BINDER_SLOTS];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scm_binder_slots);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} scm_binders SEC(".maps");
 
 static __always_inline void set_binder(struct scm_binder_slots *slots,
 				       __u64 cgroup_id)

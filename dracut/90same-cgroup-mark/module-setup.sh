@@ -64,7 +64,7 @@ install() {
 	# bpftool (with its libraries) and every command the loader runs;
 	# printf, echo, test, command, getopts and trap are shell builtins.
 	inst_multiple bpftool awk cat flock grep id ln ls mkdir mount mv \
-		nsenter readlink rm sed stat tail wc
+		nsenter readlink rm sed stat wc
 
 	# The admin's settings belong to this host only.
 	if [ -n "$hostonly" ] && [ -n "$scm_config" ] &&

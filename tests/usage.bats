@@ -218,6 +218,24 @@ status_mask() {
 	[ ! -e "$PINDIR" ]
 }
 
+@test "the loader in a checkout runs directly and through sh, and status from the tree works" {
+	# Tracked as mode 755, so that "sudo sbin/same-cgroup-mark-load -s"
+	# works from a checkout as the README says.
+	[ -x "$SCM_LOADER" ]
+	if git -C "$SCM_TOP" rev-parse --git-dir >/dev/null 2>&1; then
+		[ "$(git -C "$SCM_TOP" ls-files -s sbin/same-cgroup-mark-load | cut -c1-6)" = 100755 ]
+	fi
+	run "$SCM_LOADER" -V
+	[ "$status" -eq 0 ]
+	[[ "$output" == "same-cgroup-mark-load "* ]]
+	run sh "$SCM_LOADER" -d "$PINDIR" -s
+	[ "$status" -eq 3 ]
+	[[ "$output" == "state:    not loaded"* ]]
+	run "$SCM_LOADER" -d "$PINDIR" -s
+	[ "$status" -eq 3 ]
+	[ ! -e "$PINDIR" ]
+}
+
 # --- configuration file -------------------------------------------------
 
 @test "the configuration accepts comments, blank lines, surrounding whitespace and quotes" {

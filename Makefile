@@ -20,6 +20,8 @@ BPFTOOL ?= bpftool
 CC ?= cc
 BATS ?= bats
 CFLAGS ?= -O2 -g -Wall -Wextra
+# The .rodata helper reads the object with libelf (elfutils).
+LIBELF_LIBS ?= -lelf
 BPF_CFLAGS ?= -O2 -g -Wall
 
 prefix ?= /usr/local
@@ -109,7 +111,7 @@ $(BPF_OBJ): $(BPF_TMP)
 
 $(HELPER): bpf/scm-set-rodata.c
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBELF_LIBS) $(LDLIBS)
 
 $(PROBE): tests/scm-probe.c
 	$(call msg,CC,$@)

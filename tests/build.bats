@@ -441,7 +441,9 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 @test "tests/scm-probe.c and bpf/scm-set-rodata.c compile without warnings with -Wall -Wextra -Werror -O2" {
 	for src in tests/scm-probe.c bpf/scm-set-rodata.c; do
 		out=$BATS_TEST_TMPDIR/$(basename "$src" .c)
-		run cc -Wall -Wextra -Werror -O2 -o "$out" "$top/$src"
+		libs=
+		[ "$src" != bpf/scm-set-rodata.c ] || libs=-lelf
+		run cc -Wall -Wextra -Werror -O2 -o "$out" "$top/$src" $libs
 		[ "$status" -eq 0 ] || { echo "cc $src:"; echo "$output"; false; }
 		[ -z "$output" ] || { echo "cc $src printed:"; echo "$output"; false; }
 		[ -x "$out" ]

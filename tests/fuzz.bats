@@ -35,10 +35,10 @@ FUZZ_CHECK_SECONDS=${FUZZ_CHECK_SECONDS:-20}
 	local work=$BATS_TEST_TMPDIR/fuzz-broken src=$BATS_TEST_TMPDIR/broken
 	mkdir -p "$src/bpf" "$src/tests/fuzz"
 	# The rename fails, and the temporary file is not removed.
-	sed -e 's/^\t\tunlink(tmp);$/\t\t;/' -e 's/^\tif (rename(tmp, path)) {$/\tif (1) {/' \
+	sed -e 's/^\t\tunlink(tmp);$/\t\t;/' -e 's/^\tif (!ret \&\& rename(tmp, path))$/\tif (!ret \&\& 1)/' \
 		"$top/bpf/scm-set-rodata.c" >"$src/bpf/scm-set-rodata.c"
-	if grep -q -F -x -e $'\t\tunlink(tmp);' -e $'\tif (rename(tmp, path)) {' "$src/bpf/scm-set-rodata.c" ||
-		! grep -q -F -x $'\tif (1) {' "$src/bpf/scm-set-rodata.c"; then
+	if grep -q -F -x -e $'\t\tunlink(tmp);' -e $'\tif (!ret && rename(tmp, path))' "$src/bpf/scm-set-rodata.c" ||
+		! grep -q -F -x $'\tif (!ret && 1)' "$src/bpf/scm-set-rodata.c"; then
 		echo "the helper's source changed: update the breakage made here" >&2
 		return 1
 	fi

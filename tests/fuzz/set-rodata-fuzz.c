@@ -67,9 +67,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void write_file(const char *path, const uint8_t *data, size_t size)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	FILE *f = fopen(path, "we");
 
-	if (fd < 0 || write_all(fd, data, size) || close(fd))
+	if (!f || fwrite(data, 1, size, f) != size || fclose(f))
 		die(path);
 }
 
@@ -77,11 +77,20 @@ static void write_file(const char *path, const uint8_t *data, size_t size)
 static unsigned char *slurp(const char *path, size_t *size)
 {
 	unsigned char *buf;
+	struct stat st;
+	FILE *f;
 
 	*size = 0;
-	if (access(path, F_OK))
+	f = fopen(path, "re");
+	if (!f && errno == ENOENT)
 		return NULL;
-	if (read_input(path, &buf, size))
+	if (!f || fstat(fileno(f), &st))
+		die(path);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		die("malloc");
+	*size = fread(buf, 1, (size_t)st.st_size, f);
+	if (ferror(f) || fclose(f))
 		die(path);
 	return buf;
 }

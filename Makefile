@@ -64,6 +64,8 @@ DRACUT_MOD := dracut/90same-cgroup-mark
 FOREIGN_OBJ := tests/foreign.bpf.o
 NFT_EXAMPLES := nft-examples/local-isolation.nft nft-examples/audit.nft nft-examples/protect-ports.nft
 UNIT := systemd/same-cgroup-mark.service
+# The parts of the loader it sources, installed in pkglibdir.
+LOADER_PARTS := $(addprefix sbin/lib/,config.sh changes.sh instances.sh listeners.sh status.sh)
 
 # The man pages name the installed paths and version in three .ds lines;
 # roff spells "-" as "\-" (a hyphen-minus, which sed wants as "\\-").
@@ -123,9 +125,11 @@ install: all
 	$(Q)sed -e 's|^default_pkglibdir=.*|default_pkglibdir=$(pkglibdir)|' \
 		-e 's|^default_config=.*|default_config=$(sysconfdir)/same-cgroup-mark.conf|' \
 		-e 's|^version=.*|version=$(VERSION)|' \
+		-e 's|^shlibdir=.*|shlibdir=$$pkglibdir|' \
 		sbin/same-cgroup-mark-load >$(DESTDIR)$(sbindir)/same-cgroup-mark-load.tmp
 	$(Q)chmod 0755 $(DESTDIR)$(sbindir)/same-cgroup-mark-load.tmp
 	$(Q)mv -f $(DESTDIR)$(sbindir)/same-cgroup-mark-load.tmp $(DESTDIR)$(sbindir)/same-cgroup-mark-load
+	$(Q)$(INSTALL_DATA) $(LOADER_PARTS) $(DESTDIR)$(pkglibdir)/
 	$(Q)$(INSTALL_DATA) $(BPF_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark.bpf.o
 	$(Q)$(INSTALL_DATA) $(ITER_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o
 	$(Q)$(INSTALL_PROGRAM) $(HELPER) $(DESTDIR)$(pkglibdir)/scm-set-rodata
@@ -151,6 +155,7 @@ uninstall:
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark.bpf.o \
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o \
 		$(DESTDIR)$(pkglibdir)/scm-set-rodata \
+		$(addprefix $(DESTDIR)$(pkglibdir)/,$(notdir $(LOADER_PARTS))) \
 		$(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service \
 		$(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8 \
 		$(DESTDIR)$(mandir)/man5/same-cgroup-mark.conf.5

@@ -147,7 +147,7 @@ list_files() {
 	[ "${btf:0:4}" = 9feb ]
 }
 
-@test "make install with prefix=/usr installs exactly the loader, the object and the helper with the right modes" {
+@test "make install with prefix=/usr installs exactly the loader and its parts, the objects and the helper with the right modes" {
 	a=$BATS_TEST_TMPDIR/tree
 	dest=$BATS_TEST_TMPDIR/dest
 	copy_tree "$a"
@@ -160,9 +160,14 @@ list_files() {
 	[ "$status" -eq 0 ]
 	expected='usr/lib/dracut/modules.d/90same-cgroup-mark/load-same-cgroup-mark.sh
 usr/lib/dracut/modules.d/90same-cgroup-mark/module-setup.sh
+usr/lib/same-cgroup-mark/changes.sh
+usr/lib/same-cgroup-mark/config.sh
+usr/lib/same-cgroup-mark/instances.sh
+usr/lib/same-cgroup-mark/listeners.sh
 usr/lib/same-cgroup-mark/same-cgroup-mark-iter.bpf.o
 usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o
 usr/lib/same-cgroup-mark/scm-set-rodata
+usr/lib/same-cgroup-mark/status.sh
 usr/lib/systemd/system/same-cgroup-mark.service
 usr/sbin/same-cgroup-mark-load
 usr/share/doc/same-cgroup-mark/nft-examples/audit.nft
@@ -178,13 +183,17 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 
 	cmp "$a/$obj_rel" "$dest/usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o"
 	cmp "$a/bpf/scm-set-rodata" "$dest/usr/lib/same-cgroup-mark/scm-set-rodata"
+	for f in "$a"/sbin/lib/*.sh; do
+		[ "$(stat -c %a "$dest/usr/lib/same-cgroup-mark/${f##*/}")" = 644 ]
+		cmp "$f" "$dest/usr/lib/same-cgroup-mark/${f##*/}"
+	done
 	for f in audit local-isolation protect-ports; do
 		[ "$(stat -c %a "$dest/usr/share/doc/same-cgroup-mark/nft-examples/$f.nft")" = 644 ]
 		cmp "$a/nft-examples/$f.nft" "$dest/usr/share/doc/same-cgroup-mark/nft-examples/$f.nft"
 	done
 }
 
-@test "the installed loader points at the installed pkglibdir, /etc config and the Makefile version" {
+@test "the installed loader points at the installed pkglibdir, its parts there, /etc config and the Makefile version" {
 	a=$BATS_TEST_TMPDIR/tree
 	dest=$BATS_TEST_TMPDIR/dest
 	copy_tree "$a"
@@ -202,10 +211,12 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 	[ "$output" = default_config=/etc/same-cgroup-mark.conf ]
 	run grep -x 'version=.*' "$s"
 	[ "$output" = "version=$version" ]
+	run grep -x 'shlibdir=.*' "$s"
+	[ "$output" = 'shlibdir=$pkglibdir' ]
 
 	# Nothing else changed.
-	run diff <(grep -v -e '^default_pkglibdir=' -e '^default_config=' -e '^version=' "$a/sbin/same-cgroup-mark-load") \
-		<(grep -v -e '^default_pkglibdir=' -e '^default_config=' -e '^version=' "$s")
+	run diff <(grep -v -e '^default_pkglibdir=' -e '^default_config=' -e '^version=' -e '^shlibdir=' "$a/sbin/same-cgroup-mark-load") \
+		<(grep -v -e '^default_pkglibdir=' -e '^default_config=' -e '^version=' -e '^shlibdir=' "$s")
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	run dash -n "$s"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
@@ -225,9 +236,14 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 usr/lib/dracut/modules.d/90same-cgroup-mark/load-same-cgroup-mark.sh
 usr/lib/dracut/modules.d/90same-cgroup-mark/module-setup.sh
 usr/lib/systemd/system/same-cgroup-mark.service
+usr/lib64/same-cgroup-mark/changes.sh
+usr/lib64/same-cgroup-mark/config.sh
+usr/lib64/same-cgroup-mark/instances.sh
+usr/lib64/same-cgroup-mark/listeners.sh
 usr/lib64/same-cgroup-mark/same-cgroup-mark-iter.bpf.o
 usr/lib64/same-cgroup-mark/same-cgroup-mark.bpf.o
 usr/lib64/same-cgroup-mark/scm-set-rodata
+usr/lib64/same-cgroup-mark/status.sh
 usr/share/doc/same-cgroup-mark/nft-examples/audit.nft
 usr/share/doc/same-cgroup-mark/nft-examples/local-isolation.nft
 usr/share/doc/same-cgroup-mark/nft-examples/protect-ports.nft
@@ -244,6 +260,8 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 	[ "$output" = default_pkglibdir=/usr/lib64/same-cgroup-mark ]
 	run grep -x 'default_config=.*' "$s"
 	[ "$output" = default_config=/usr/etc/same-cgroup-mark.conf ]
+	run grep -x 'shlibdir=.*' "$s"
+	[ "$output" = 'shlibdir=$pkglibdir' ]
 	run grep -x 'version=.*' "$s"
 	[ "$output" = "version=$(makefile_version)" ]
 }
@@ -421,6 +439,10 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 			scripts+=("$f")
 			;;
 		esac
+		# Sourced parts say so to shellcheck on their second line.
+		case $(sed -n 2p "$top/$f") in
+		'# shellcheck shell=sh'*) scripts+=("$f") ;;
+		esac
 	done < <(git -C "$top" ls-files -z)
 
 	# The loader is always among them.
@@ -431,7 +453,7 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 	[ -n "$found" ] || { echo "scripts: ${scripts[*]}"; false; }
 
 	for f in "${scripts[@]}"; do
-		run shellcheck -s sh "$top/$f"
+		run shellcheck -s sh -x "$top/$f"
 		[ "$status" -eq 0 ] || { echo "shellcheck $f:"; echo "$output"; false; }
 		run dash -n "$top/$f"
 		[ "$status" -eq 0 ] || { echo "dash -n $f:"; echo "$output"; false; }

@@ -100,7 +100,7 @@ render() {
 
 @test "same-cgroup-mark-load(8) documents every environment variable and run-time file the loader uses" {
 	text=$(render "$top/man/same-cgroup-mark-load.8")
-	vars=$(grep -o '\${[A-Z_][A-Z_]*:-' "$loader" | sed 's/^\${//; s/:-$//' | sort -u)
+	vars=$(cat "$loader" "$top"/sbin/lib/*.sh | grep -o '\${[A-Z_][A-Z_]*:-' | sed 's/^\${//; s/:-$//' | sort -u)
 	[[ "$vars" == *SAME_CGROUP_MARK_CONF* ]]
 	for v in $vars; do
 		grep -qE "^ {7}$v( |$)" <<<"$text" || { echo "environment variable $v not documented"; false; }
@@ -119,7 +119,7 @@ render() {
 @test "same-cgroup-mark.conf(5) documents exactly the keys the loader accepts" {
 	text=$(render "$top/man/same-cgroup-mark.conf.5")
 	# The keys config_line accepts: its "KEY | KEY ...) ;;" case line.
-	keys=$(sed -n '/^config_line()/,/^}/s/^[[:space:]]*\([A-Z_]*\( | [A-Z_]*\)*\)) ;;$/\1/p' "$loader" | tr -d '|')
+	keys=$(sed -n '/^config_line()/,/^}/s/^[[:space:]]*\([A-Z_]*\( | [A-Z_]*\)*\)) ;;$/\1/p' "$top/sbin/lib/config.sh" | tr -d '|')
 	[ -n "$keys" ] || { echo "the loader's key list moved: update this test"; false; }
 	for k in $keys; do
 		grep -qE "^ {7}$k=" <<<"$text" || { echo "key $k not documented"; false; }

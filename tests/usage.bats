@@ -466,7 +466,8 @@ nonroot_loader() {
 		EXTRA_PINS="$EXTRA_PINS $dir" # removed by teardown
 		chmod 0755 "$dir"
 		cp "$SCM_LOADER" "$dir/same-cgroup-mark-load"
-		chmod 0755 "$dir/same-cgroup-mark-load"
+		cp -r "$SCM_TOP/sbin/lib" "$dir/lib"
+		chmod -R go+rX "$dir"
 		NONROOT_SCRIPT=$dir/same-cgroup-mark-load
 	fi
 	setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$NONROOT_SCRIPT"
@@ -506,15 +507,25 @@ nonroot_loader() {
 
 # --- the script itself --------------------------------------------------
 
-@test "the loader is clean POSIX sh: shellcheck -s sh, dash -n and (when installed) checkbashisms" {
-	run shellcheck -s sh "$SCM_LOADER"
-	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	run dash -n "$SCM_LOADER"
-	[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	[ -z "$output" ]
+@test "the loader and its parts are clean POSIX sh: shellcheck -s sh, dash -n and (when installed) checkbashisms" {
+	local f parts
+	parts=$(ls "$SCM_TOP"/sbin/lib/*.sh)
+	[ "$(echo "$parts" | wc -l)" -ge 5 ]
 	[ "$(head -n 1 "$SCM_LOADER")" = '#!/bin/sh' ]
-	if command -v checkbashisms >/dev/null 2>&1; then
-		run checkbashisms "$SCM_LOADER"
-		[ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
-	fi
+	# The loader with the parts it sources (-x), and each part on its own.
+	for f in "$SCM_LOADER" $parts; do
+		run shellcheck -s sh -x "$f"
+		[ "$status" -eq 0 ] || { echo "$f: $output" >&2; return 1; }
+		run dash -n "$f"
+		[ "$status" -eq 0 ] || { echo "$f: $output" >&2; return 1; }
+		[ -z "$output" ]
+		if command -v checkbashisms >/dev/null 2>&1; then
+			run checkbashisms "$f"
+			[ "$status" -eq 0 ] || { echo "$f: $output" >&2; return 1; }
+		fi
+	done
+	# Every part is sourced by the loader.
+	for f in $parts; do
+		grep -q -x ". \"\$shlibdir/${f##*/}\"" "$SCM_LOADER" || { echo "not sourced: $f" >&2; return 1; }
+	done
 }

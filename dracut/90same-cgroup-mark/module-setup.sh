@@ -22,7 +22,7 @@ scm_image_loader=/usr/sbin/same-cgroup-mark-load
 
 # scm_loader_setting NAME: print the value of the line NAME=VALUE in the
 # installed loader ("make install" writes default_pkglibdir and
-# default_config there), so the module installs exactly what the loader
+# default_config there; the loader's parts are in pkglibdir), so the module installs exactly what the loader
 # will look for.
 scm_loader_setting() {
 	sed -n "s|^$1=||p" "${dracutsysrootdir-}$scm_loader" | head -n 1
@@ -34,8 +34,9 @@ check() {
 	scm_pkglibdir=$(scm_loader_setting default_pkglibdir)
 	if [ -z "$scm_pkglibdir" ] ||
 		[ ! -r "${dracutsysrootdir-}$scm_pkglibdir/same-cgroup-mark.bpf.o" ] ||
-		[ ! -x "${dracutsysrootdir-}$scm_pkglibdir/scm-set-rodata" ]; then
-		dwarn "same-cgroup-mark: BPF object or helper missing in '$scm_pkglibdir' (named by $scm_loader)"
+		[ ! -x "${dracutsysrootdir-}$scm_pkglibdir/scm-set-rodata" ] ||
+		[ ! -r "${dracutsysrootdir-}$scm_pkglibdir/instances.sh" ]; then
+		dwarn "same-cgroup-mark: BPF object, helper or loader parts missing in '$scm_pkglibdir' (named by $scm_loader)"
 		return 1
 	fi
 	return 255
@@ -51,10 +52,13 @@ install() {
 	scm_pkglibdir=$(scm_loader_setting default_pkglibdir)
 	scm_config=$(scm_loader_setting default_config)
 
-	# The loader keeps its installed pkglibdir and config path: the objects
-	# and the helper go to the same paths in the image.  The iterator object
+	# The loader keeps its installed pkglibdir and config path: its parts,
+	# the objects and the helper go to the same paths in the image.  The iterator object
 	# (listeners bound before the load) is optional for the loader.
 	inst_script "$scm_loader" "$scm_image_loader"
+	for scm_part in config changes instances listeners status; do
+		inst_simple "$scm_pkglibdir/$scm_part.sh"
+	done
 	inst_simple "$scm_pkglibdir/same-cgroup-mark.bpf.o"
 	inst_binary "$scm_pkglibdir/scm-set-rodata"
 	if [ -e "${dracutsysrootdir-}$scm_pkglibdir/same-cgroup-mark-iter.bpf.o" ]; then
@@ -64,7 +68,7 @@ install() {
 	# bpftool (with its libraries) and every command the loader runs;
 	# printf, echo, test, command, getopts and trap are shell builtins.
 	inst_multiple bpftool awk cat flock grep id ln ls mkdir mount mv \
-		nsenter readlink rm sed stat wc
+		nsenter readlink rm sed sort stat wc
 
 	# The admin's settings belong to this host only.
 	if [ -n "$hostonly" ] && [ -n "$scm_config" ] &&

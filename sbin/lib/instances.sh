@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=sh disable=SC2034,SC2154 # shared variables of same-cgroup-mark-load
+# same-cgroup-mark-load, part "instances": the pin directory and the
+# instances in it.
+#
+# Each load is an instance, PIN_DIR/gN, holding the four programs and the
+# maps ($instance_pins).  The symbolic link PIN_DIR/cgroup names the cgroup
+# they are attached to; an instance loaded for another cgroup than the
+# newest has a link "cgroup" of its own.  More than one instance means a
+# run was interrupted: the next load or unload removes all but its own.
+# Sourced by same-cgroup-mark-load.
+
+# take_lock: serialise runs on $lockfile (fd 9, held until exit).
+take_lock() {
+	[ -d "$rundir" ] || mkdir -p -- "$rundir" || die "cannot create $rundir"
+	exec 9>>"$lockfile" || die "cannot open lock file $lockfile"
+	flock -w 60 9 || die "another $me holds $lockfile"
+}
+
+# mount_bpffs: mount bpffs on its usual mount point when the pin directory
+# is below it and nothing is mounted there yet (a bare initramfs, a host
+# without systemd).
+mount_bpffs() {
+	case $pindir in
+	"$bpffs_mount"/*) ;;
+	*) return 0 ;;
+	esac
+	[ "$(fs_magic "$bpffs_mount")" = "$BPF_FS_MAGIC" ] && return 0
+	mount -t bpf -o mode=0700 bpf "$bpffs_mount" ||
+		die "cannot mount bpffs on $bpffs_mount"
+}
+
+# list_instances: print the instance directories in PIN_DIR, oldest first.
+list_instances() {
+	for _d in "$pindir"/g*; do
+		_n=${_d##*/g}
+		case $_n in
+		'' | 0* | *[!0-9]*) continue ;;
+		esac
+		[ "${#_n}" -le 9 ] && [ -d "$_d" ] && printf '%s\n' "$_n"
+	done | sort -n | sed "s|^|$pindir/g|"
+}
+
+# instance_cgroup DIR: set _cg to the cgroup instance DIR was attached to:
+# its own link "cgroup" when it has one, else the pin directory's.  Fails
+# when that cgroup no longer exists (the kernel detached its programs).
+instance_cgroup() {
+	if [ -L "$1/cgroup" ]; then
+		_cg=$(readlink -e -- "$1/cgroup")
+	else
+		_cg=$(readlink -e -- "$pindir/cgroup")
+	fi
+}
+
+# pinned_progs DIR: print "TYPE PIN" for each program pinned in DIR.
+pinned_progs() {
+	for _h in $hooks; do
+		[ ! -e "$1/scm_${_h%%:*}" ] || printf '%s %s\n' "${_h#*:}" "$1/scm_${_h%%:*}"
+	done
+}
+
+# attached_progs DIR: print "TYPE PIN" for each program of instance DIR
+# that is attached to the instance's cgroup (asking bpftool).
+attached_progs() {
+	instance_cgroup "$1" || return 0
+	_list=$(attached_ids "$_cg") || return 1
+	for _h in $hooks; do
+		_pin=$1/scm_${_h%%:*}
+		[ -e "$_pin" ] || continue
+		_id=$(prog_id "$_pin") || return 1
+		[ -n "$_id" ] || continue
+		if is_attached "$_id" "${_h#*:}" "$_list"; then
+			printf '%s %s\n' "${_h#*:}" "$_pin"
+		fi
+	done
+}
+
+# make_pindir: create PIN_DIR if needed (undone: removed again, with the
+# cgroup link made in it).
+make_pindir() {
+	[ ! -d "$pindir" ] || return 0
+	mkdir -p -- "$pindir" || die "cannot create $pindir"
+	undo_log="sh remove_instances -p$nl$undo_log"
+}
+
+# record_cgroup: point PIN_DIR/cgroup to $cgroup, for the instance about to
+# be loaded.  When it pointed elsewhere, the old instances without a link
+# of their own get one first, so that the cgroup of every instance stays
+# known whenever this run stops.
+record_cgroup() {
+	_want=$(readlink -e -- "$cgroup") || die "cannot enter $cgroup"
+	if [ -L "$pindir/cgroup" ]; then
+		instance_cgroup "$pindir" && [ "$_cg" = "$_want" ] && return 0
+		_prev=$(readlink -- "$pindir/cgroup") ||
+			die "cannot read $pindir/cgroup"
+		for _inst in $old; do
+			[ -L "$_inst/cgroup" ] || ln -s -- "$_prev" "$_inst/cgroup" ||
+				die "cannot record the cgroup of $_inst"
+		done
+		rm -f -- "$pindir/cgroup" || die "cannot replace $pindir/cgroup"
+	elif [ -e "$pindir/cgroup" ]; then
+		die "$pindir/cgroup is not a symbolic link"
+	fi
+	ln -s -- "$cgroup" "$pindir/cgroup" ||
+		die "cannot record the cgroup in $pindir/cgroup"
+}
+
+# detach_instances DIR...: detach the programs of the instances from the
+# cgroups they are attached to, each detach in the undo log.  One
+# instance, what a completed run leaves, has its pins detached without
+# asking first; a detach that fails there is a failure only when the
+# program is still attached, and what is left is then asked for.  Of
+# several instances (an interrupted run), what is attached is asked for.
+detach_instances() {
+	_ask=
+	[ "$#" -le 1 ] || _ask=1
+	for _inst in "$@"; do
+		instance_cgroup "$_inst" || continue
+		if [ -n "$_ask" ]; then
+			_progs=$(attached_progs "$_inst") || return 1
+		else
+			_progs=$(pinned_progs "$_inst")
+		fi
+		while [ -n "$_progs" ]; do
+			while read -r _type _pin; do
+				queue_detach "$_cg" "$_type" "$_pin" || return 1
+			done <<END_OF_LIST
+$_progs
+END_OF_LIST
+			run_batch && break
+			failed_prog
+			if [ -n "$_ask" ] || still_attached "$_cg" "$_type" "$_pin"; then
+				warn "$batch_error"
+				return 1
+			fi
+			# It was not attached: detach what still is.
+			_progs=$(attached_progs "$_inst") || return 1
+		done
+	done
+}
+
+# undo_count DIR: how many programs of instance DIR the undo log would
+# attach again (the ones this run detached).
+undo_count() {
+	_c=0
+	_l=$undo_log
+	while [ -n "$_l" ]; do
+		case ${_l%%"$nl"*} in
+		"bpftool cgroup attach "*" pinned $1/scm_"*) _c=$((_c + 1)) ;;
+		esac
+		_l=${_l#*"$nl"}
+	done
+	echo "$_c"
+}
+
+# remove_instances [-p] DIR...: remove exactly the pins we make, then the
+# DIRs (rm -d removes a directory only when it is empty by then); with -p,
+# then the pin directory's link and the pin directory, if empty, too.
+remove_instances() {
+	_pins=
+	_and_pindir=
+	if [ "${1:-}" = -p ]; then
+		_and_pindir=1
+		shift
+	fi
+	for _d in "$@"; do
+		for _pin in $instance_pins cgroup; do
+			[ ! -e "$_d/$_pin" ] && [ ! -L "$_d/$_pin" ] || _pins="$_pins $_d/$_pin"
+		done
+		_pins="$_pins $_d"
+	done
+	if [ -n "$_and_pindir" ]; then
+		[ ! -L "$pindir/cgroup" ] || _pins="$_pins $pindir/cgroup"
+		# Anything else in it keeps it: not ours to remove.
+		_left=
+		for _d in "$pindir"/* "$pindir"/.[!.]*; do
+			[ -e "$_d" ] || [ -L "$_d" ] || continue
+			case " $_pins " in
+			*" $_d "*) ;;
+			*) _left=1 ;;
+			esac
+		done
+		[ -n "$_left" ] || _pins="$_pins $pindir"
+	fi
+	[ -n "$_pins" ] || return 0
+	# shellcheck disable=SC2086 # our paths never contain blanks
+	rm -f -d -- $_pins 2>/dev/null || warn "cannot remove all of $_pins (unexpected files?)"
+}

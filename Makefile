@@ -58,10 +58,14 @@ BPF_TMP := bpf/same-cgroup-mark.tmp.o
 ITER_SRC := bpf/same-cgroup-mark-iter.bpf.c
 ITER_OBJ := bpf/same-cgroup-mark-iter.bpf.o
 ITER_TMP := bpf/same-cgroup-mark-iter.tmp.o
+SOCKOPS_SRC := bpf/same-cgroup-mark-sockops.bpf.c
+SOCKOPS_OBJ := bpf/same-cgroup-mark-sockops.bpf.o
+SOCKOPS_TMP := bpf/same-cgroup-mark-sockops.tmp.o
 HELPER := bpf/scm-set-rodata
 PROBE := tests/scm-probe
 DRACUT_MOD := dracut/90same-cgroup-mark
 FOREIGN_OBJ := tests/foreign.bpf.o
+REFUSED_OBJ := tests/refused-sockops.bpf.o
 NFT_EXAMPLES := nft-examples/local-isolation.nft nft-examples/audit.nft nft-examples/protect-ports.nft
 UNIT := systemd/same-cgroup-mark.service
 # The parts of the loader it sources, installed in pkglibdir.
@@ -87,7 +91,7 @@ BPF_REQ_CFLAGS = -target bpf -fdebug-prefix-map=$(CURDIR)=. $(CLANG_SYS_INCLUDES
 .DELETE_ON_ERROR:
 .PHONY: all install uninstall clean check load deps test-deps
 
-all: $(BPF_OBJ) $(ITER_OBJ) $(HELPER)
+all: $(BPF_OBJ) $(ITER_OBJ) $(SOCKOPS_OBJ) $(HELPER)
 
 $(BPF_TMP): $(BPF_SRC) bpf/same-cgroup-mark.h
 	$(call msg,CLANG,$@)
@@ -101,7 +105,19 @@ $(ITER_OBJ): $(ITER_TMP)
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
 
+$(SOCKOPS_TMP): $(SOCKOPS_SRC) bpf/same-cgroup-mark.h
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
+
+$(SOCKOPS_OBJ): $(SOCKOPS_TMP)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
 $(FOREIGN_OBJ): tests/foreign.bpf.c
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
+
+$(REFUSED_OBJ): tests/refused-sockops.bpf.c bpf/same-cgroup-mark.h
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
 
@@ -132,6 +148,7 @@ install: all
 	$(Q)$(INSTALL_DATA) $(LOADER_PARTS) $(DESTDIR)$(pkglibdir)/
 	$(Q)$(INSTALL_DATA) $(BPF_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark.bpf.o
 	$(Q)$(INSTALL_DATA) $(ITER_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o
+	$(Q)$(INSTALL_DATA) $(SOCKOPS_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark-sockops.bpf.o
 	$(Q)$(INSTALL_PROGRAM) $(HELPER) $(DESTDIR)$(pkglibdir)/scm-set-rodata
 	$(Q)$(INSTALL) -d $(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark
 	$(Q)sed -e 's|^scm_loader=.*|scm_loader=$(sbindir)/same-cgroup-mark-load|' \
@@ -154,6 +171,7 @@ uninstall:
 	$(Q)rm -f $(DESTDIR)$(sbindir)/same-cgroup-mark-load \
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark.bpf.o \
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o \
+		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-sockops.bpf.o \
 		$(DESTDIR)$(pkglibdir)/scm-set-rodata \
 		$(addprefix $(DESTDIR)$(pkglibdir)/,$(notdir $(LOADER_PARTS))) \
 		$(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service \
@@ -181,7 +199,7 @@ load: deps
 
 # The whole test suite, as root, against the running kernel.
 check: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(PROBE) $(FOREIGN_OBJ)
+	$(Q)$(MAKE) --no-print-directory all $(PROBE) $(FOREIGN_OBJ) $(REFUSED_OBJ)
 	$(Q)$(BATS) tests
 
 # Boot an initramfs with the dracut module in QEMU on Debian's kernels (as
@@ -255,5 +273,5 @@ $(BENCH_NOCOUNT): $(BENCH_NOCOUNT_TMP)
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(ITER_OBJ) $(ITER_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ) $(BENCH) \
+	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(ITER_OBJ) $(ITER_TMP) $(SOCKOPS_OBJ) $(SOCKOPS_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ) $(REFUSED_OBJ) $(BENCH) \
 		$(BENCH_FLOOR) $(BENCH_NOCOUNT_TMP) $(BENCH_NOCOUNT)

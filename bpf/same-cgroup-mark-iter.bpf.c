@@ -11,14 +11,15 @@
  * bound by the task that created them, which is the usual case, this is
  * what the bind programs would have recorded.  For every listener, with a
  * record or not, it sets the slots of scm_binders that the bind programs
- * set, so that connects from its group are looked at.
+ * set, and of scm_ports that the sock_ops program sets when a socket starts
+ * listening, so that connects from its group are looked at.
  *
  * The kernel structures are read through BTF and CO-RE: the minimal local
  * definitions below are matched against the running kernel's BTF at load
  * time, so no generated vmlinux.h is needed.  The map is shared with the
  * loaded main object by libbpf's pin-by-name: the loader pins them as
- * /sys/fs/bpf/scm_owner and /sys/fs/bpf/scm_binders for the duration of
- * the run.
+ * /sys/fs/bpf/scm_owner, /sys/fs/bpf/scm_binders and /sys/fs/bpf/scm_ports
+ * for the duration of the run.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -51,6 +52,7 @@ struct sock_cgroup_data {
 
 struct sock_common {
 	unsigned char skc_state;
+	__u16 skc_num;			/* local port, host byte order */
 } __attribute__((preserve_access_index));
 
 struct sock {
@@ -74,6 +76,13 @@ static __always_inline void set_binder(struct scm_binder_slots *slots,
 		slots->slot[cgroup_id & (SCM_BINDER_SLOTS - 1)] = 1;
 }
 
+static __always_inline void set_port(struct scm_port_slots *slots,
+				     __u64 cgroup_id, __u32 port)
+{
+	if (cgroup_id)
+		slots->slot[scm_port_slot(cgroup_id, port)] = 1;
+}
+
 static __always_inline __u64 ancestor_id(struct cgroup *cgrp, int level)
 {
 	struct cgroup___old *old = (void *)cgrp;
@@ -91,10 +100,11 @@ int scm_record_listeners(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct scm_binder_slots *slots;
+	struct scm_port_slots *ports;
 	struct scm_owner *owner;
 	struct cgroup *cgrp;
 	struct sock *sk;
-	__u32 zero = 0;
+	__u32 zero = 0, port;
 	int i, depth;
 
 	if (!skc || BPF_CORE_READ(skc, skc_state) != TCP_LISTEN)
@@ -119,11 +129,16 @@ int scm_record_listeners(struct bpf_iter__tcp *ctx)
 					     ancestor_id(cgrp, i + 1) : 0;
 	}
 	slots = bpf_map_lookup_elem(&scm_binders, &zero);
-	if (!slots)
+	ports = bpf_map_lookup_elem(&scm_ports, &zero);
+	if (!slots || !ports)
 		return 0;
+	port = BPF_CORE_READ(skc, skc_num);
 	set_binder(slots, owner->cgroup_id);
-	for (i = 0; i < SCM_MAX_LEVEL; i++)
+	set_port(ports, owner->cgroup_id, port);
+	for (i = 0; i < SCM_MAX_LEVEL; i++) {
 		set_binder(slots, owner->ancestor[i]);
+		set_port(ports, owner->ancestor[i], port);
+	}
 	return 0;
 }
 

@@ -6,10 +6,14 @@
  * bind4/bind6 remember, in socket-local storage, the cgroup v2 id (and the
  * ancestors' ids) of the task that binds a TCP socket.  connect4/connect6
  * look up the listener the connection is about to reach in the client's
- * network namespace and, when the destination is a loopback address and the
- * listener's recorded cgroup is the connecting task's cgroup (or, with
- * scm_level, shares its ancestor at that depth), OR scm_mask into the
- * client's SO_MARK.
+ * network namespace and, when the listener's recorded cgroup is the
+ * connecting task's cgroup (or, with scm_level, shares its ancestor at that
+ * depth), OR scm_mask into the client's SO_MARK: at once when the
+ * destination is a loopback address; for any other destination only with
+ * scm_route_check, by leaving a note for the sock_ops program of
+ * same-cgroup-mark-sockops.bpf.c, which marks once the route is known to
+ * stay on this host.  A listener lookup alone cannot tell: it finds a
+ * wildcard listener for any destination address on its port.
  *
  * Most connects come from cgroups that never bound a TCP socket (clients
  * talking to other hosts, or to services elsewhere).  The bind programs
@@ -24,6 +28,7 @@
 #include <asm/socket.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#define SCM_MARKING
 #include "same-cgroup-mark.h"
 
 #define ALLOW		1	/* cgroup/sock_addr verdict: let the call go on */
@@ -48,35 +53,15 @@ const volatile __u32 scm_mask = 0x40000000;
  * a child of the root, as for nftables' "socket cgroupv2 level").
  */
 const volatile __u32 scm_level = 0;
+/*
+ * 1 when the sock_ops program is loaded and attached with this object:
+ * connects to addresses other than loopback are then looked at too.
+ */
+const volatile __u32 scm_route_check = 0;
 
-/* What the programs did, per CPU; same-cgroup-mark-load -s sums them. */
-enum scm_counter {
-	SCM_MARKED,		/* connect marked */
-	SCM_OTHER_GROUP,	/* listener found, bound from another group */
-	SCM_NO_LISTENER,	/* loopback connect, no listener found */
-	SCM_UNKNOWN_LISTENER,	/* listener bound before loading: no record */
-	SCM_BOUND,		/* TCP bind recorded */
-	SCM_GROUP_NEVER_BOUND,	/* loopback connect from a group that never
-				 * bound a TCP socket: not looked up */
-	SCM_NR_COUNTERS,
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SCM_NR_COUNTERS);
-	__type(key, __u32);
-	__type(value, __u64);
-} scm_counters SEC(".maps");
-
-static __always_inline void count(__u32 what)
-{
-#ifndef SCM_BENCH_NO_COUNTERS	/* the benchmark measures what counting costs */
-	__u64 *n = bpf_map_lookup_elem(&scm_counters, &what);
-
-	if (n)
-		*n += 1;
-#endif
-}
+/* When to mark a connect whose listener is of the client's group. */
+#define MARK_NOW	0	/* loopback destination: local for sure */
+#define MARK_IF_LOCAL	1	/* other: the sock_ops program checks the route */
 
 static __always_inline __u8 *binder_slot(__u64 cgroup_id)
 {
@@ -109,6 +94,16 @@ static __always_inline int may_own_listener(__u64 group_id)
 static __always_inline int is_tcp(const struct bpf_sock_addr *ctx)
 {
 	return ctx->type == SOCK_STREAM && ctx->protocol == IPPROTO_TCP;
+}
+
+/* May a listener of group @group_id listen on @port (host byte order)? */
+static __always_inline int may_listen_on(__u64 group_id, __u32 port)
+{
+	struct scm_port_slots *slots;
+	__u32 zero = 0;
+
+	slots = bpf_map_lookup_elem(&scm_ports, &zero);
+	return !slots || slots->slot[scm_port_slot(group_id, port)];
 }
 
 static __always_inline int ip4_is_loopback(__u32 addr)
@@ -171,27 +166,40 @@ static __always_inline int same_group(const struct scm_owner *owner,
 	return owner->cgroup_id == me->cgroup_id;
 }
 
+/* The destination port of @tuple, in network byte order. */
+static __always_inline __u16 tuple_port(const struct bpf_sock_tuple *tuple,
+					__u32 tuple_len)
+{
+	return tuple_len == sizeof(tuple->ipv4) ? tuple->ipv4.dport :
+						   tuple->ipv6.dport;
+}
+
 /*
  * Mark the client socket if the TCP listener that @tuple reaches in the
- * client's network namespace was bound from the current task's group.
- * The caller has already checked that the destination is local.
+ * client's network namespace was bound from the current task's group: at
+ * once (MARK_NOW), or by a note for the sock_ops program (MARK_IF_LOCAL).
  */
 static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 					       struct bpf_sock_tuple *tuple,
-					       __u32 tuple_len)
+					       __u32 tuple_len, int when)
 {
 	struct bpf_sock *client = ctx->sk;
 	struct bpf_sock *listener;
 	struct scm_owner *owner = NULL;
 	struct scm_group me = {};
-	__u32 verdict;
+	__u32 verdict, *note;
 	int mark;
 
 	me.cgroup_id = bpf_get_current_cgroup_id();
 	if (scm_level && scm_level <= SCM_MAX_LEVEL)
 		me.ancestor = bpf_get_current_ancestor_cgroup_id(scm_level);
-	if (!may_own_listener(group_key(&me))) {
+	if (when == MARK_NOW && !may_own_listener(group_key(&me))) {
 		count(SCM_GROUP_NEVER_BOUND);
+		return;
+	}
+	if (when == MARK_IF_LOCAL &&
+	    !may_listen_on(group_key(&me), bpf_ntohs(tuple_port(tuple, tuple_len)))) {
+		count(SCM_NO_GROUP_PORT);
 		return;
 	}
 
@@ -211,10 +219,20 @@ static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 		verdict = SCM_MARKED;
 	/* owner lives in the listener's storage: done with it from here. */
 	bpf_sk_release(listener);
-	count(verdict);
-	if (verdict != SCM_MARKED || !client)
+	if (verdict != SCM_MARKED || !client) {
+		count(verdict);
 		return;
+	}
 
+	if (when == MARK_IF_LOCAL) {
+		/* Counted by the sock_ops program, which decides. */
+		note = bpf_sk_storage_get(&scm_pending, client, 0,
+					  BPF_SK_STORAGE_GET_F_CREATE);
+		if (note)
+			*note = scm_mask;
+		return;
+	}
+	count(SCM_MARKED);
 	mark = client->mark;
 	if ((mark & scm_mask) == scm_mask)
 		return;
@@ -232,19 +250,25 @@ static __always_inline void connect_v4(struct bpf_sock_addr *ctx, __u32 daddr,
 				       __u32 dport)
 {
 	struct bpf_sock_tuple tuple = {};
+	int when = MARK_NOW;
 
 	/*
-	 * An unbound socket connecting to 0.0.0.0 reaches 127.0.0.1
-	 * (__ip_route_output_key_hash_rcu()).  A bound one reaches its own
-	 * source address, which we cannot prove local: leave it alone.
+	 * A socket connecting to 0.0.0.0 reaches its own source address, or
+	 * 127.0.0.1 when it is not bound (__ip_route_output_key_hash_rcu()).
 	 */
-	if (!daddr && ctx->sk && !sk_is_bound(ctx->sk))
-		daddr = bpf_htonl(0x7f000001);
-	if (!ip4_is_loopback(daddr))
-		return;
+	if (!daddr && ctx->sk) {
+		daddr = ctx->sk->src_ip4;
+		if (!sk_is_bound(ctx->sk))
+			daddr = bpf_htonl(0x7f000001);
+	}
+	if (!ip4_is_loopback(daddr)) {
+		if (!scm_route_check)
+			return;
+		when = MARK_IF_LOCAL;
+	}
 	tuple.ipv4.daddr = daddr;
 	tuple.ipv4.dport = dport;
-	mark_if_same_group(ctx, &tuple, sizeof(tuple.ipv4));
+	mark_if_same_group(ctx, &tuple, sizeof(tuple.ipv4), when);
 }
 
 SEC("cgroup/bind4")
@@ -284,25 +308,37 @@ int scm_connect6(struct bpf_sock_addr *ctx)
 	a1 = ctx->user_ip6[1];
 	a2 = ctx->user_ip6[2];
 	a3 = ctx->user_ip6[3];
-	if (a0 || a1)
-		return ALLOW;
 
 	/* ::ffff:a.b.c.d: the kernel connects over IPv4, connect4 does not run. */
-	if (a2 == V4MAPPED_WORD) {
+	if (!a0 && !a1 && a2 == V4MAPPED_WORD) {
 		connect_v4(ctx, a3, ctx->user_port);
 		return ALLOW;
 	}
 
-	if (a2)
-		return ALLOW;
-	/* An unbound socket connecting to :: reaches ::1 (tcp_v6_connect()). */
-	if (!a3 && ctx->sk && !sk_is_bound(ctx->sk))
-		a3 = bpf_htonl(1);
-	if (a3 != bpf_htonl(1))
-		return ALLOW;
-	tuple.ipv6.daddr[3] = a3;
 	tuple.ipv6.dport = ctx->user_port;
-	mark_if_same_group(ctx, &tuple, sizeof(tuple.ipv6));
+	if (!a0 && !a1 && !a2) {
+		/*
+		 * An unbound socket connecting to :: reaches ::1
+		 * (tcp_v6_connect()); a bound one may reach 127.0.0.1.
+		 */
+		if (!a3 && ctx->sk && !sk_is_bound(ctx->sk))
+			a3 = bpf_htonl(1);
+		if (a3 == bpf_htonl(1)) {
+			tuple.ipv6.daddr[3] = a3;
+			mark_if_same_group(ctx, &tuple, sizeof(tuple.ipv6),
+					   MARK_NOW);
+			return ALLOW;
+		}
+		if (!a3)
+			return ALLOW;
+	}
+	if (!scm_route_check)
+		return ALLOW;
+	tuple.ipv6.daddr[0] = a0;
+	tuple.ipv6.daddr[1] = a1;
+	tuple.ipv6.daddr[2] = a2;
+	tuple.ipv6.daddr[3] = a3;
+	mark_if_same_group(ctx, &tuple, sizeof(tuple.ipv6), MARK_IF_LOCAL);
 	return ALLOW;
 }
 

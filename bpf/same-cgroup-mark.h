@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The maps same-cgroup-mark.bpf.c and same-cgroup-mark-iter.bpf.c share.
- * libbpf reuses a pinned map only when type, key, value and size match, so
- * both objects take their definitions from here.  An object that finds the
- * maps by libbpf's pin-by-name defines SCM_MAP_PINNING as
- * __uint(pinning, LIBBPF_PIN_BY_NAME) before including this file.
+ * The maps the objects of same-cgroup-mark share.  libbpf reuses a pinned
+ * map only when type, key, value and size match, so every object takes its
+ * definitions from here.  An object that finds the maps by libbpf's
+ * pin-by-name (the listener iterator) defines SCM_MAP_PINNING as
+ * __uint(pinning, LIBBPF_PIN_BY_NAME) before including this file; the
+ * objects that mark (the cgroup programs and the sock_ops program) define
+ * SCM_MARKING, for the maps and counters only they use.
  */
 #ifndef SAME_CGROUP_MARK_H
 #define SAME_CGROUP_MARK_H
@@ -60,5 +62,92 @@ struct {
 	__type(value, struct scm_binder_slots);
 	SCM_MAP_PINNING
 } scm_binders SEC(".maps");
+
+/*
+ * Ports that groups listen on, for connects to addresses other than
+ * loopback, which the connect programs may only mark once the sock_ops
+ * program has seen the route: slot scm_port_slot(id, port) is 1 when a TCP
+ * socket recorded for cgroup id, or for a descendant of it, listened on
+ * port.  Set when a socket starts listening (the sock_ops program) and for
+ * listeners found by the iterator.  Like scm_binders, a slot is never
+ * cleared and pairs share slots: a set slot only means "look the listener
+ * up".
+ */
+#define SCM_PORT_SLOTS	65536
+
+struct scm_port_slots {
+	__u8 slot[SCM_PORT_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scm_port_slots);
+	SCM_MAP_PINNING
+} scm_ports SEC(".maps");
+
+/* The slot of (cgroup id, port in host byte order). */
+static __always_inline __u32 scm_port_slot(__u64 cgroup_id, __u32 port)
+{
+	return ((__u32)cgroup_id * 2654435761u ^ port) & (SCM_PORT_SLOTS - 1);
+}
+
+#ifdef SCM_MARKING
+
+/* What the programs did, per CPU; same-cgroup-mark-load -s sums them. */
+enum scm_counter {
+	SCM_MARKED,		/* connect marked */
+	SCM_OTHER_GROUP,	/* listener found, bound from another group */
+	SCM_NO_LISTENER,	/* connect looked up, no listener found */
+	SCM_UNKNOWN_LISTENER,	/* listener bound before loading: no record */
+	SCM_BOUND,		/* TCP bind recorded */
+	SCM_GROUP_NEVER_BOUND,	/* loopback connect from a group that never
+				 * bound a TCP socket: not looked up */
+	SCM_NOT_LOCAL,		/* listener of the group on the port, but the
+				 * route leaves this host */
+	SCM_NO_GROUP_PORT,	/* connect to an address other than loopback,
+				 * the group listens on no such port: not
+				 * looked up */
+	SCM_NR_COUNTERS,
+};
+
+/*
+ * A reload takes the counters over from the loaded instance, by name.  A
+ * map whose definition changes gets a new name, so that a reload from an
+ * older version starts a new map instead of failing to reuse the old one:
+ * versions up to 0.1.0 had 6 counters in "scm_counters".
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SCM_NR_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} scm_stats SEC(".maps");
+
+static __always_inline void count(__u32 what)
+{
+#ifndef SCM_BENCH_NO_COUNTERS	/* the benchmark measures what counting costs */
+	__u64 *n = bpf_map_lookup_elem(&scm_stats, &what);
+
+	if (n)
+		*n += 1;
+#endif
+}
+
+/*
+ * A connect to an address other than loopback whose listener is of the
+ * client's group: the connect program leaves the mask to set here, in the
+ * client socket's storage, and the sock_ops program sets it once the route
+ * is known to stay on this host, then deletes the note.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} scm_pending SEC(".maps");
+
+#endif /* SCM_MARKING */
 
 #endif /* SAME_CGROUP_MARK_H */

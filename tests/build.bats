@@ -45,24 +45,25 @@ list_files() {
 }
 
 @test "two builds of the same source in directories of different path length give byte-identical BPF objects" {
+	local o
 	a=$BATS_TEST_TMPDIR/a
 	b=$BATS_TEST_TMPDIR/a-much-longer-directory-name/with/several/more/levels
 	copy_tree "$a"
 	copy_tree "$b"
 
-	run makeq "$a" "$obj_rel"
+	run makeq "$a" all
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	run makeq "$b" "$obj_rel"
+	run makeq "$b" all
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	[ -s "$a/$obj_rel" ]
-	[ -s "$b/$obj_rel" ]
-
-	run cmp "$a/$obj_rel" "$b/$obj_rel"
-	[ "$status" -eq 0 ] || { echo "$output"; false; }
-
-	# Neither build directory leaks into the object.
-	run grep -c -F -e "$a" -e "$b" "$a/$obj_rel" "$b/$obj_rel"
-	[ "$status" -eq 1 ]
+	for o in "$obj_rel" bpf/same-cgroup-mark-iter.bpf.o bpf/same-cgroup-mark-sockops.bpf.o; do
+		[ -s "$a/$o" ]
+		[ -s "$b/$o" ]
+		run cmp "$a/$o" "$b/$o"
+		[ "$status" -eq 0 ] || { echo "$output"; false; }
+		# Neither build directory leaks into the object.
+		run grep -c -F -e "$a" -e "$b" "$a/$o" "$b/$o"
+		[ "$status" -eq 1 ]
+	done
 }
 
 @test "rebuilding after make clean in the same directory gives a byte-identical BPF object" {
@@ -165,6 +166,7 @@ usr/lib/same-cgroup-mark/config.sh
 usr/lib/same-cgroup-mark/instances.sh
 usr/lib/same-cgroup-mark/listeners.sh
 usr/lib/same-cgroup-mark/same-cgroup-mark-iter.bpf.o
+usr/lib/same-cgroup-mark/same-cgroup-mark-sockops.bpf.o
 usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o
 usr/lib/same-cgroup-mark/scm-set-rodata
 usr/lib/same-cgroup-mark/status.sh
@@ -241,6 +243,7 @@ usr/lib64/same-cgroup-mark/config.sh
 usr/lib64/same-cgroup-mark/instances.sh
 usr/lib64/same-cgroup-mark/listeners.sh
 usr/lib64/same-cgroup-mark/same-cgroup-mark-iter.bpf.o
+usr/lib64/same-cgroup-mark/same-cgroup-mark-sockops.bpf.o
 usr/lib64/same-cgroup-mark/same-cgroup-mark.bpf.o
 usr/lib64/same-cgroup-mark/scm-set-rodata
 usr/lib64/same-cgroup-mark/status.sh

@@ -149,14 +149,6 @@ setup() {
 	expect_mark "$Z" "$TCG/a" "$NS" ::ffff:10.99.0.2 "$port"
 }
 
-@test "a connect to the host's own non-loopback address is not marked (documented limit)" {
-	setup_remote
-	start_server "$TCG/a" "$NS" :: 0 --dualstack
-	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	expect_mark "$Z" "$TCG/a" "$NS" 10.99.0.1 "$PORT"
-	expect_mark "$Z" "$TCG/a" "$NS" fd99::1 "$PORT"
-}
-
 @test "the listener's cgroup is the one it was bound in, not where the process moved later" {
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	echo "${PIDS##* }" >"$TCG/b/cgroup.procs"

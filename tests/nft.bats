@@ -238,16 +238,18 @@ EOF
 	expect_counters same_cgroup=0 open_port=0 rejected=0
 }
 
-@test "local-isolation.nft refuses connections to the host's own non-loopback address even from the listener's cgroup (only loopback is marked)" {
+@test "local-isolation.nft accepts a same-cgroup connection to the host's own non-loopback addresses and refuses a cross-cgroup one" {
+	need_route
 	load_ruleset local-isolation
 	setup_remote
 	start_server "$TCG/a" "$NS" :: 0 --dualstack --echo
-	refused "$TCG/a" "$NS" 10.99.0.1 "$PORT"
-	refused "$TCG/a" "$NS" fd99::1 "$PORT"
+	talk "$TCG/a" "$NS" 10.99.0.1 "$PORT"
+	talk "$TCG/a" "$NS" fd99::1 "$PORT"
+	talk "$TCG/a" "$NS" ::ffff:10.99.0.1 "$PORT"
 	refused "$TCG/b" "$NS" 10.99.0.1 "$PORT"
 	refused "$TCG/b" "$NS" fd99::1 "$PORT"
 	talk "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	expect_counters same_cgroup=1 rejected=4
+	expect_counters same_cgroup=4 rejected=2
 }
 
 @test "local-isolation.nft follows a mask changed with -m once it is loaded again" {

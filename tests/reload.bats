@@ -34,7 +34,7 @@ Z=0x00000000
 	run scm_load
 	[ "$status" -eq 0 ]
 	after=$(our_ids)
-	[ "$(echo $after | wc -w)" -eq 4 ]
+	[ "$(echo $after | wc -w)" -eq "$SCM_PROGS" ]
 	[ "$(prog_ids_at "$TCG")" = "$after" ]
 	[ "$before" != "$after" ]
 	[ "$(ls "$PINDIR" | grep -c "^g")" -eq 1 ]
@@ -176,7 +176,7 @@ reload_fails() {
 	[ "$status" -eq 0 ]
 	[ "$(ls "$PINDIR" | xargs)" = "cgroup g9" ]
 	[ "$(prog_ids_at "$TCG")" = "$(our_ids)" ]
-	[ "$(echo $(our_ids) | wc -w)" -eq 4 ]
+	[ "$(echo $(our_ids) | wc -w)" -eq "$SCM_PROGS" ]
 	expect_mark 0x00000020 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	run scm_status
 	[ "$status" -eq 0 ]
@@ -212,12 +212,12 @@ reload_fails() {
 @test "a reload into another cgroup moves the programs there, also after a failed try" {
 	run loader -d "$PINDIR" -c "$TCG/b"
 	[ "$status" -eq 0 ]
-	[ "$(prog_ids_at "$TCG/b" | wc -w)" -eq 4 ]
+	[ "$(prog_ids_at "$TCG/b" | wc -w)" -eq "$SCM_PROGS" ]
 	# A try that fails attaching: the instance stays at b, and keeps a
 	# record of its cgroup of its own.
 	BPFTOOL=$(failing_bpftool 'cgroup attach*' 2) run --separate-stderr loader -d "$PINDIR" -c "$TCG"
 	[ "$status" -eq 1 ]
-	[ "$(prog_ids_at "$TCG/b" | wc -w)" -eq 4 ]
+	[ "$(prog_ids_at "$TCG/b" | wc -w)" -eq "$SCM_PROGS" ]
 	[ -z "$(prog_ids_at "$TCG")" ]
 	[ "$(readlink "$(echo "$PINDIR"/g*)/cgroup")" = "$TCG/b" ]
 	run scm_status

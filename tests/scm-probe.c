@@ -3,22 +3,30 @@
  * scm-probe: the sockets the same-cgroup-mark tests need.
  *
  *   scm-probe listen ADDR PORT [--reuseport] [--v6only|--dualstack] [--echo]
- *		      [--nobind]
+ *		      [--nobind] [--freebind]
  *	Bind and listen, print the bound port on stdout, then accept forever
  *	(echoing what each peer sends with --echo, else closing at once).
  *	--nobind calls listen() without bind(): the kernel picks the port.
+ *	--freebind binds with IP_FREEBIND, to an address the host need not own.
  *
  *   scm-probe connect ADDR PORT [--mark M] [--bind ADDR] [--udp|--icmp]
- *		       [--talk] [--timeout SEC]
+ *		       [--talk] [--timeout SEC] [--nonblock|--fastopen|
+ *		       --fastopen-connect]
  *	Optionally set SO_MARK to M first, connect, print "mark=0x%08x" read
  *	back with getsockopt(SO_MARK), also when connect() failed.  --talk sends
- *	a line and waits for it to come back.  Exit 0 when connected, 1 on a
- *	socket error, 2 on bad usage.
+ *	a line and waits for it to come back.  --nonblock connects without
+ *	blocking and waits for the result with poll(); --fastopen connects with
+ *	sendto(MSG_FASTOPEN) of a line instead of connect(); --fastopen-connect
+ *	sets TCP_FASTOPEN_CONNECT before connect().  Exit 0 when connected, 1
+ *	on a socket error, 2 on bad usage.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +38,9 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: scm-probe listen ADDR PORT [--reuseport] [--v6only|--dualstack] [--echo] [--nobind]\n"
-		"       scm-probe connect ADDR PORT [--mark M] [--bind ADDR] [--udp|--icmp] [--talk] [--timeout SEC]\n");
+		"usage: scm-probe listen ADDR PORT [--reuseport] [--v6only|--dualstack] [--echo] [--nobind] [--freebind]\n"
+		"       scm-probe connect ADDR PORT [--mark M] [--bind ADDR] [--udp|--icmp] [--talk] [--timeout SEC]\n"
+		"                         [--nonblock|--fastopen|--fastopen-connect]\n");
 	exit(2);
 }
 
@@ -79,6 +88,7 @@ static int do_listen(int argc, char **argv)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int one = 1, v6only = -1, echo = 0, reuseport = 0, nobind = 0;
+	int freebind = 0;
 	int fd, i;
 
 	if (argc < 4)
@@ -95,6 +105,8 @@ static int do_listen(int argc, char **argv)
 			echo = 1;
 		else if (!strcmp(argv[i], "--nobind"))
 			nobind = 1;
+		else if (!strcmp(argv[i], "--freebind"))
+			freebind = 1;
 		else
 			usage();
 	}
@@ -108,6 +120,10 @@ static int do_listen(int argc, char **argv)
 	if (v6only >= 0 && ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)))
 		die("IPV6_V6ONLY");
+	if (freebind && (ss.ss_family == AF_INET ?
+			 setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) :
+			 setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))))
+		die("IP_FREEBIND");
 	if (!nobind && bind(fd, (struct sockaddr *)&ss, len))
 		die("bind");
 	if (listen(fd, 128))
@@ -143,7 +159,7 @@ static int do_connect(int argc, char **argv)
 	socklen_t len, srclen = 0;
 	int type = SOCK_STREAM, proto = IPPROTO_TCP, talk = 0, i, fd;
 	unsigned long mark = 0, timeout = 5;
-	int set_mark = 0, err;
+	int set_mark = 0, err, nonblock = 0, fastopen = 0, fastopen_connect = 0;
 	unsigned int got = 0;
 	socklen_t glen = sizeof(got);
 	struct timeval tv;
@@ -168,6 +184,12 @@ static int do_connect(int argc, char **argv)
 			talk = 1;
 		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
 			timeout = strtoul(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--nonblock")) {
+			nonblock = 1;
+		} else if (!strcmp(argv[i], "--fastopen")) {
+			fastopen = 1;
+		} else if (!strcmp(argv[i], "--fastopen-connect")) {
+			fastopen_connect = 1;
 		} else {
 			usage();
 		}
@@ -187,7 +209,28 @@ static int do_connect(int argc, char **argv)
 	}
 	if (srclen && bind(fd, (struct sockaddr *)&src, srclen))
 		die("bind");
-	err = connect(fd, (struct sockaddr *)&ss, len) ? errno : 0;
+	if (fastopen_connect &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &(int){ 1 }, sizeof(int)))
+		die("TCP_FASTOPEN_CONNECT");
+	if (nonblock && fcntl(fd, F_SETFL, O_NONBLOCK))
+		die("O_NONBLOCK");
+	if (fastopen) {
+		static const char line[] = "same-cgroup-mark\n";
+
+		err = sendto(fd, line, sizeof(line) - 1, MSG_FASTOPEN,
+			     (struct sockaddr *)&ss, len) < 0 ? errno : 0;
+	} else {
+		err = connect(fd, (struct sockaddr *)&ss, len) ? errno : 0;
+	}
+	if (nonblock && err == EINPROGRESS) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		socklen_t elen = sizeof(err);
+
+		if (poll(&p, 1, timeout * 1000) != 1)
+			err = ETIMEDOUT;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+			die("getsockopt SO_ERROR");
+	}
 	/* The mark is set before the SYN leaves: report it even on failure. */
 	if (getsockopt(fd, SOL_SOCKET, SO_MARK, &got, &glen))
 		die("getsockopt SO_MARK");

@@ -189,7 +189,7 @@ unit_value() {
 
 	# Replaced, not stacked: one instance, four new programs attached.
 	now=$(our_ids)
-	[ "$(echo $now | wc -w)" -eq 4 ]
+	[ "$(echo $now | wc -w)" -eq "$SCM_PROGS" ]
 	[ "$now" != "$early" ]
 	[ "$(prog_ids_at "$TCG")" = "$now" ]
 	[ "$(ls "$PINDIR" | grep -c "^g")" -eq 1 ]

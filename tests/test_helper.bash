@@ -52,6 +52,23 @@ for bit in 0x40000000 0x00100000 0x00200000 0x00400000; do
 	fi
 done
 
+# The programs a load attaches here: the four cgroup programs, and the
+# sock_ops program that marks local addresses other than loopback, which
+# needs kernel BTF.
+if [ -r /sys/kernel/btf/vmlinux ]; then
+	SCM_PROGS=5
+	SCM_ROUTE=1
+else
+	SCM_PROGS=4
+	SCM_ROUTE=
+fi
+
+# need_route: skip a test of local addresses other than loopback where the
+# sock_ops program cannot load.
+need_route() {
+	[ -n "$SCM_ROUTE" ] || skip "no kernel BTF: only loopback destinations are marked here"
+}
+
 # The loader under test, always through dash.
 loader() {
 	dash "$SCM_LOADER" "$@"
@@ -220,7 +237,7 @@ prog_ids_at() {
 our_ids() {
 	local p
 	for p in "$PINDIR"/g*/scm_bind4 "$PINDIR"/g*/scm_bind6 \
-		"$PINDIR"/g*/scm_connect4 "$PINDIR"/g*/scm_connect6; do
+		"$PINDIR"/g*/scm_connect4 "$PINDIR"/g*/scm_connect6 "$PINDIR"/g*/scm_sockops; do
 		[ -e "$p" ] || continue
 		"$BPFTOOL" prog show pinned "$p" | sed -n '1s/:.*//p'
 	done | sort -n | xargs
@@ -340,9 +357,9 @@ WRAP
 }
 
 # exactly_one_instance MASK: PINDIR holds its cgroup link to TCG and one
-# instance directory with the pins of one load, nothing more; its four
-# programs are attached to TCG, one per hook, each listed once, and nothing
-# else is attached there; status says "loaded" with MASK, exit 0.
+# instance directory with the pins of one load, nothing more; its
+# SCM_PROGS programs are attached to TCG, one per hook, each listed once,
+# and nothing else is attached there; status says "loaded" with MASK, exit 0.
 exactly_one_instance() {
 	local want=$1 insts files ids attached types rc=0 out
 	# Names in PINDIR are ours: no blanks.
@@ -360,7 +377,9 @@ exactly_one_instance() {
 	fi
 	# shellcheck disable=SC2012
 	files=$(ls -A "$PINDIR/$insts" | sort | xargs)
-	if [ "$files" != "scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_counters scm_owner scm_rodata" ]; then
+	local want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_owner scm_pending scm_ports scm_rodata scm_stats"
+	[ -z "$SCM_ROUTE" ] || want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_owner scm_pending scm_ports scm_rodata scm_sockops scm_stats"
+	if [ "$files" != "$want_files" ]; then
 		echo "files of $PINDIR/$insts: '$files'" >&2
 		return 1
 	fi
@@ -370,12 +389,15 @@ exactly_one_instance() {
 	fi
 	ids=$(our_ids)
 	attached=$(prog_ids_at "$TCG")
-	if [ "$(echo "$ids" | wc -w)" -ne 4 ] || [ "$attached" != "$ids" ]; then
+	if [ "$(echo "$ids" | wc -w)" -ne "$SCM_PROGS" ] || [ "$attached" != "$ids" ]; then
 		echo "attached to $TCG: '$attached', pinned: '$ids'" >&2
 		return 1
 	fi
 	types=$("$BPFTOOL" cgroup show "$TCG" | awk '$1 ~ /^[0-9]+$/ { print $2 }' | sort | xargs)
-	if [ "$types" != "cgroup_inet4_bind cgroup_inet4_connect cgroup_inet6_bind cgroup_inet6_connect" ]; then
+	local want_types="cgroup_inet4_bind cgroup_inet4_connect cgroup_inet6_bind cgroup_inet6_connect"
+	[ -z "$SCM_ROUTE" ] || want_types="$want_types cgroup_sock_ops"
+	want_types=$(printf '%s\n' $want_types | sort | xargs)
+	if [ "$types" != "$want_types" ]; then
 		echo "attach types at $TCG: '$types'" >&2
 		return 1
 	fi
@@ -423,11 +445,11 @@ rundir_clean() {
 }
 
 # global_iter_pins: the pins a first load's listener iterator makes in the
-# bpffs root for the time it runs (scm_owner, scm_binders,
+# bpffs root for the time it runs (scm_owner, scm_binders, scm_ports,
 # same_cgroup_mark_iter_PID).
 global_iter_pins() {
 	# shellcheck disable=SC2010 # bpffs names have no blanks worth handling
-	ls -A /sys/fs/bpf | grep -x -e scm_owner -e scm_binders -e 'same_cgroup_mark_iter_[0-9]*' | xargs
+	ls -A /sys/fs/bpf | grep -x -e scm_owner -e scm_binders -e scm_ports -e 'same_cgroup_mark_iter_[0-9]*' | xargs
 }
 
 # no_stray_pins: bpffs holds nothing of this test but PINDIR (and the pins

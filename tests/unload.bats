@@ -10,7 +10,7 @@ load test_helper
 	[ "$status" -eq 0 ]
 	local ids
 	ids=$(our_ids)
-	[ "$(echo $ids | wc -w)" -eq 4 ]
+	[ "$(echo $ids | wc -w)" -eq "$SCM_PROGS" ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	run scm_unload

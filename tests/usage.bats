@@ -296,7 +296,7 @@ status_mask() {
 	[[ "$output" == *"pin dir:  $PINDIR"$'\n'* ]]
 	local ids
 	ids=$(our_ids)
-	[ "$(echo "$ids" | wc -w)" -eq 4 ]
+	[ "$(echo "$ids" | wc -w)" -eq "$SCM_PROGS" ]
 	[ "$(prog_ids_at "$TCG")" = "$ids" ]
 	for id in $ids; do
 		[[ " $(prog_ids_at "$CGROOT") " != *" $id "* ]]

@@ -125,11 +125,17 @@ commit() {
 	undo_log=
 }
 
-# rollback: undo what the undo log holds, newest first.  What cannot be
-# undone is reported, and the rest is still undone.
+# rollback: undo what the undo log holds, newest first.
 rollback() {
-	_log=$undo_log
-	undo_log=
+	rollback_to ''
+}
+
+# rollback_to LOG: undo what was logged after the undo log was LOG, newest
+# first, and go back to LOG.  What cannot be undone is reported, and the
+# rest is still undone.
+rollback_to() {
+	_log=${undo_log%"$1"}
+	undo_log=$1
 	_undo_cmds=
 	while [ -n "$_log" ]; do
 		_u=${_log%%"$nl"*} _log=${_log#*"$nl"}

@@ -54,7 +54,7 @@ instance_cgroup() {
 
 # pinned_progs DIR: print "TYPE PIN" for each program pinned in DIR.
 pinned_progs() {
-	for _h in $hooks; do
+	for _h in $hooks $route_hook; do
 		[ ! -e "$1/scm_${_h%%:*}" ] || printf '%s %s\n' "${_h#*:}" "$1/scm_${_h%%:*}"
 	done
 }
@@ -64,7 +64,7 @@ pinned_progs() {
 attached_progs() {
 	instance_cgroup "$1" || return 0
 	_list=$(attached_ids "$_cg") || return 1
-	for _h in $hooks; do
+	for _h in $hooks $route_hook; do
 		_pin=$1/scm_${_h%%:*}
 		[ -e "$_pin" ] || continue
 		_id=$(prog_id "$_pin") || return 1

@@ -5,10 +5,9 @@
 #
 # The iter/tcp program of same-cgroup-mark-iter.bpf.o, run once in every
 # network namespace that may hold a listener, records each listener's
-# cgroup in the new instance's scm_owner and scm_binders.  It finds those
-# maps by libbpf's pin-by-name, as $bpffs_mount/scm_owner and
-# $bpffs_mount/scm_binders, pinned only while it runs, under a lock on the
-# bpffs mount.  Best effort: the load has succeeded already; a failure only
+# cgroup and port in the new instance's scm_owner, scm_binders and
+# scm_ports.  It finds those maps by libbpf's pin-by-name, pinned as
+# $bpffs_mount/NAME only while it runs, under a lock on the bpffs mount.  Best effort: the load has succeeded already; a failure only
 # warns.  Sourced by same-cgroup-mark-load.
 
 # record_existing_listeners INSTANCE
@@ -86,7 +85,9 @@ run_listener_iterator() {
 		_rc=1
 	fi
 	_pins=
-	for _p in "$_it" "$bpffs_mount/scm_owner" "$bpffs_mount/scm_binders"; do
+	for _p in "$_it" $iterator_maps; do
+		_p=${_p%%:*}
+		[ "$_p" = "$_it" ] || _p=$bpffs_mount/$_p
 		[ ! -e "$_p" ] || _pins="$_pins $_p"
 	done
 	# shellcheck disable=SC2086 # bpffs paths we made, without blanks
@@ -119,7 +120,10 @@ remove_iterator_leftovers() {
 # clean_iterator_leftovers: the same, for a load or unload that does not run
 # the iterator itself.
 clean_iterator_leftovers() {
-	for _p in "$bpffs_mount"/same_cgroup_mark_iter_* "$bpffs_mount"/scm_owner "$bpffs_mount"/scm_binders; do
+	for _p in "$bpffs_mount"/same_cgroup_mark_iter_* $iterator_maps; do
+		case $_p in
+		*:*) _p=$bpffs_mount/${_p%%:*} ;;
+		esac
 		[ -e "$_p" ] || continue
 		{ flock -w 60 8 && remove_iterator_leftovers; } 8<"$bpffs_mount" || :
 		return 0

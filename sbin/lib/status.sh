@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=sh disable=SC2034,SC2154 # shared variables of same-cgroup-mark-load
 # same-cgroup-mark-load, part "status": -s.  For each instance: its cgroup,
-# the mask and level read back from its .rodata map, whether each program
-# is attached, and the counters.  Exit 0 when one instance is fully
+# the mask, level and mode read back from its .rodata map, whether each
+# program is attached, and the counters.  Exit 0 when one instance is fully
 # attached, 1 when anything is missing, 3 when nothing is loaded.
 # Sourced by same-cgroup-mark-load.
 
@@ -32,10 +32,22 @@ do_status() {
 		0) _level='0 (same cgroup)' ;;
 		*) _level="$_level (same ancestor at depth $_level)" ;;
 		esac
+		# The sock_ops program belongs to an instance loaded with
+		# scm_route_check 1 (older versions had no such setting).
+		_route=$(printf '%s\n' "$_rodata" | sed -n 's/.*"scm_route_check": *\([0-9][0-9]*\).*/\1/p')
+		_want=$hooks
+		if [ "${_route:-0}" = 1 ]; then
+			_mode='every local address (sock_ops program checks the route)'
+			_want="$_want $route_hook"
+		else
+			_mode='loopback only (no sock_ops program)'
+		fi
 		_list=$(attached_ids "$_cg") || _rc=1
 		_progs=
 		_n=0
-		for _h in $hooks; do
+		_of=0
+		for _h in $_want; do
+			_of=$((_of + 1))
 			_name=${_h%%:*}
 			_id=
 			if [ -e "$_inst/scm_$_name" ]; then
@@ -49,15 +61,15 @@ do_status() {
 			fi
 			_progs="$_progs$(printf '  %-9s id %-6s %-21s %s' "$_name" "${_id:--}" "${_h#*:}" "$_how")$nl"
 		done
-		[ "$_n" -eq 4 ] || _rc=1
+		[ "$_n" -eq "$_of" ] || _rc=1
 		if [ "$_rc" -eq 0 ]; then
 			echo "state:    loaded"
 		else
 			echo "state:    partly loaded (run $me to repair, or $me -u)"
 		fi
-		printf 'mask:     %s\nlevel:    %s\ncgroup:   %s\npin dir:  %s\ninstance: %s\nprograms:\n%s' \
-			"${_mask:-(unreadable)}" "$_level" "$_cg" "$pindir" "$_inst" "$_progs"
-		print_counters "$_inst/scm_counters"
+		printf 'mask:     %s\nlevel:    %s\nmarking:  %s\ncgroup:   %s\npin dir:  %s\ninstance: %s\nprograms:\n%s' \
+			"${_mask:-(unreadable)}" "$_level" "$_mode" "$_cg" "$pindir" "$_inst" "$_progs"
+		print_counters "$_inst/scm_stats"
 	done
 	return "$_rc"
 }
@@ -71,7 +83,7 @@ print_counters() {
 		END {
 			# Key (enum scm_counter in the BPF source) and name, in
 			# the order printed.
-			n = split("0|marked|1|not marked: listener of another group|2|not marked: no listener|5|not marked: client group never bound TCP|3|not marked: listener bound before loading|4|TCP binds recorded", f, "|")
+			n = split("0|marked|1|not marked: listener of another group|2|not marked: no listener|5|not marked: client group never bound TCP|7|not marked: group listens on no such port|6|not marked: destination not on this host|3|not marked: listener bound before loading|4|TCP binds recorded", f, "|")
 			print "counters:"
 			for (i = 1; i < n; i += 2)
 				printf "  %-44s %.0f\n", f[i + 1], sum[f[i]]

@@ -53,17 +53,21 @@ install() {
 	scm_config=$(scm_loader_setting default_config)
 
 	# The loader keeps its installed pkglibdir and config path: its parts,
-	# the objects and the helper go to the same paths in the image.  The iterator object
-	# (listeners bound before the load) is optional for the loader.
+	# the objects and the helper go to the same paths in the image.  The
+	# iterator object (listeners bound before the load) and the sock_ops
+	# object (local addresses other than loopback) are optional for the
+	# loader.
 	inst_script "$scm_loader" "$scm_image_loader"
 	for scm_part in config changes instances listeners status; do
 		inst_simple "$scm_pkglibdir/$scm_part.sh"
 	done
 	inst_simple "$scm_pkglibdir/same-cgroup-mark.bpf.o"
 	inst_binary "$scm_pkglibdir/scm-set-rodata"
-	if [ -e "${dracutsysrootdir-}$scm_pkglibdir/same-cgroup-mark-iter.bpf.o" ]; then
-		inst_simple "$scm_pkglibdir/same-cgroup-mark-iter.bpf.o"
-	fi
+	for scm_obj in same-cgroup-mark-iter.bpf.o same-cgroup-mark-sockops.bpf.o; do
+		if [ -e "${dracutsysrootdir-}$scm_pkglibdir/$scm_obj" ]; then
+			inst_simple "$scm_pkglibdir/$scm_obj"
+		fi
+	done
 
 	# bpftool (with its libraries) and every command the loader runs;
 	# printf, echo, test, command, getopts and trap are shell builtins.

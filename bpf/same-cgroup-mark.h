@@ -90,7 +90,15 @@ struct {
 /* The slot of (cgroup id, port in host byte order). */
 static __always_inline __u32 scm_port_slot(__u64 cgroup_id, __u32 port)
 {
-	return ((__u32)cgroup_id * 2654435761u ^ port) & (SCM_PORT_SLOTS - 1);
+	__u32 slot = (__u32)cgroup_id * 2654435761u ^ port;
+
+	/*
+	 * Kept from the compiler, which knows that port < 65536 and would
+	 * mask before the XOR: the verifier of Linux 6.1 loses the bounds of
+	 * the port's byte swap (6.18's does not), and then refuses the index.
+	 */
+	barrier_var(slot);
+	return slot & (SCM_PORT_SLOTS - 1);
 }
 
 #ifdef SCM_MARKING

@@ -19,8 +19,9 @@
 #   the calls of the listener iterator after a first load (map show, map pin,
 #   iter pin: recognising listeners bound before loading, best effort):
 #   exit 0, the new state, a warning that such listeners are not recognised.
-#   prog load of the sock_ops program: exit 0, the new state without it
-#   (loopback destinations only), a warning naming the step.
+#   prog load of the sock_ops program, and where it is loaded too, prog
+#   loadall of the four programs: exit 0, the new state without the sock_ops
+#   program (loopback destinations only), a warning naming the step.
 
 bats_require_minimum_version 1.5.0
 load test_helper
@@ -125,7 +126,8 @@ expected_outcome() {
 	prev=
 	[ "$k" -le 1 ] || prev=$(sed -n "$((k - 1))p" "$log")
 	case $call in
-	"prog loadall "* | "cgroup attach "* | "cgroup detach "*) echo old ;;
+	"prog loadall "*) if [ -n "$SCM_ROUTE" ]; then echo fallback; else echo old; fi ;;
+	"cgroup attach "* | "cgroup detach "*) echo old ;;
 	"map show pinned /sys/fs/bpf/scm_"* | "map pin "* | "iter pin "*) echo new-warned ;;
 	"prog load "*) echo fallback ;;
 	"cgroup show "*)

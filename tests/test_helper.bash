@@ -256,8 +256,9 @@ counter() {
 }
 
 # failing_bpftool PATTERN N: print the path of a bpftool wrapper that fails
-# (as bpftool does: "Error: ..." and exit 255) the Nth call whose arguments
-# match the shell pattern PATTERN, and runs the real bpftool otherwise.  In
+# (as bpftool does: "Error: ..." and exit 255) the Nth call (every call, for
+# N "all") whose arguments match the shell pattern PATTERN, and runs the
+# real bpftool otherwise.  In
 # a batch read from standard input ("-j batch file -", as the loader runs
 # its changes) each command is a call: the commands before the failing one
 # run for real, and the wrapper then answers as bpftool does when a
@@ -281,7 +282,7 @@ hit() {
 	n=\$(cat "$w.count" 2>/dev/null || echo 0)
 	n=\$((n + 1))
 	echo "\$n" >"$w.count"
-	[ "\$n" -eq $2 ]
+	[ "$2" = all ] || [ "\$n" -eq $2 ]
 }
 if [ "\$*" = "-j batch file -" ]; then
 	before=

@@ -33,4 +33,10 @@ int foreign_connect6(struct bpf_sock_addr *ctx)
 	return ALLOW;
 }
 
+SEC("sockops")
+int foreign_sockops(struct bpf_sock_ops *skops)
+{
+	return 1;
+}
+
 char _license[] SEC("license") = "GPL";

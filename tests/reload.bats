@@ -123,7 +123,8 @@ reload_fails() {
 @test "programs someone else attached with multi keep running through load, reload and unload" {
 	load_foreign "/sys/fs/bpf/${TID}f"
 	local h f
-	for h in bind4:cgroup_inet4_bind connect4:cgroup_inet4_connect connect6:cgroup_inet6_connect; do
+	for h in bind4:cgroup_inet4_bind connect4:cgroup_inet4_connect connect6:cgroup_inet6_connect \
+		sockops:cgroup_sock_ops; do
 		bpftool cgroup attach "$TCG" "${h#*:}" pinned "/sys/fs/bpf/${TID}f/foreign_${h%%:*}" multi
 	done
 	bpftool cgroup attach "$TCG/a" cgroup_inet4_bind pinned "/sys/fs/bpf/${TID}f/foreign_bind4" multi

@@ -24,6 +24,19 @@
  *	                  every connect must be refused, and unmarked
  *	  bind4, bind6    in CG_CLIENT: socket, bind 127.0.0.1 (::1) port 0,
  *	                  close
+ *	  local4          listener bound in CG_LISTEN on 0.0.0.0; the client,
+ *	                  in CG_LISTEN too, connects to the namespace's own
+ *	                  address 10.98.0.1 (not loopback): every client must
+ *	                  carry MASK
+ *	  remote4         the client, in CG_CLIENT (which has a listener of its
+ *	                  own, on another port), connects to the peer host
+ *	                  10.98.0.2 port 9, where nothing listens: refused,
+ *	                  unmarked
+ *	  remoteport4     the client, in CG_LISTEN, whose listener on 0.0.0.0
+ *	                  has port P, connects to 10.98.0.2 port P, where
+ *	                  nothing listens: refused, unmarked
+ *	The addresses are those tests/bench/run gives the namespace (a veth
+ *	pair to a peer namespace).
  *   scm-bench tput N NETNS CG MASK EXPECT
  *	connect/accept/close N times (after a warm-up) from CG to a listener
  *	bound in CG on 127.0.0.1; print connections per second.  EXPECT 1:
@@ -53,6 +66,8 @@
 #include <unistd.h>
 
 #define NOBODY_PORT 9	/* nothing listens there in the bench namespace */
+#define OWN_ADDR	"10.98.0.1"	/* the bench namespace's, on a veth */
+#define PEER_ADDR	"10.98.0.2"	/* its peer's, in another namespace */
 
 static void die(const char *fmt, ...)
 {
@@ -154,6 +169,20 @@ static void loopback(struct addr *a, int family, unsigned short port)
 	}
 }
 
+/* @a: IPv4 address @ip, @port. */
+static void ip4(struct addr *a, const char *ip, unsigned short port)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)&a->ss;
+
+	memset(a, 0, sizeof(*a));
+	a->family = AF_INET;
+	in->sin_family = AF_INET;
+	in->sin_port = htons(port);
+	if (inet_pton(AF_INET, ip, &in->sin_addr) != 1)
+		die("bad address %s", ip);
+	a->len = sizeof(*in);
+}
+
 static int tcp_socket(int family)
 {
 	int s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -164,16 +193,16 @@ static int tcp_socket(int family)
 }
 
 /*
- * A listener on loopback port 0; @a gets its address.  Accepted sockets
- * inherit SO_LINGER {1, 0}: closing them first resets the connection, so
- * neither end lingers in TIME_WAIT and the loops never run out of ports.
+ * A listener on @a (port 0: the kernel picks one); @a gets its address.
+ * Accepted sockets inherit SO_LINGER {1, 0}: closing them first resets the
+ * connection, so neither end lingers in TIME_WAIT and the loops never run
+ * out of ports.
  */
-static int listener(int family, struct addr *a)
+static int listen_on(struct addr *a)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	int s = tcp_socket(family);
+	int s = tcp_socket(a->family);
 
-	loopback(a, family, 0);
 	if (bind(s, (struct sockaddr *)&a->ss, a->len))
 		die("bind: %s", strerror(errno));
 	if (listen(s, 4096))
@@ -183,6 +212,19 @@ static int listener(int family, struct addr *a)
 	if (getsockname(s, (struct sockaddr *)&a->ss, &a->len))
 		die("getsockname: %s", strerror(errno));
 	return s;
+}
+
+/* A listener on loopback port 0; @a gets its address. */
+static int listener(int family, struct addr *a)
+{
+	loopback(a, family, 0);
+	return listen_on(a);
+}
+
+/* The port of @a, an IPv4 address. */
+static unsigned short port4(const struct addr *a)
+{
+	return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
 }
 
 static unsigned int get_mark(int s)
@@ -232,7 +274,7 @@ static void refused_once(const struct addr *a, unsigned int mask,
 	int s = tcp_socket(a->family);
 
 	if (!connect(s, (const struct sockaddr *)&a->ss, a->len))
-		die("%s: connect to port %d succeeded", what, NOBODY_PORT);
+		die("%s: connect succeeded where nothing listens", what);
 	if (errno != ECONNREFUSED)
 		die("%s: connect: %s (expected ECONNREFUSED)", what,
 		    strerror(errno));
@@ -299,7 +341,8 @@ static void prog_stats(int fd, uint64_t *run_time_ns, uint64_t *run_cnt)
 	*run_cnt = info.run_cnt;
 }
 
-enum kase { MARK4, MARK6, CROSS4, NOLISTEN4, BIND4, BIND6 };
+enum kase { MARK4, MARK6, CROSS4, NOLISTEN4, BIND4, BIND6, LOCAL4, REMOTE4,
+	    REMOTEPORT4 };
 
 static const struct {
 	const char *name;
@@ -307,6 +350,8 @@ static const struct {
 } cases[] = {
 	{ "mark4", MARK4 }, { "mark6", MARK6 }, { "cross4", CROSS4 },
 	{ "nolisten4", NOLISTEN4 }, { "bind4", BIND4 }, { "bind6", BIND6 },
+	{ "local4", LOCAL4 }, { "remote4", REMOTE4 },
+	{ "remoteport4", REMOTEPORT4 },
 };
 
 static int cost(char **argv)
@@ -359,6 +404,23 @@ static int cost(char **argv)
 	case BIND6:
 		enter_cgroup(cg_client);
 		break;
+	case LOCAL4:
+		enter_cgroup(cg_listen);
+		ip4(&a, "0.0.0.0", 0);
+		l = listen_on(&a);
+		ip4(&a, OWN_ADDR, port4(&a));
+		break;
+	case REMOTE4:
+		enter_cgroup(cg_client);
+		own = listener(family, &own_addr);
+		ip4(&a, PEER_ADDR, NOBODY_PORT);
+		break;
+	case REMOTEPORT4:
+		enter_cgroup(cg_listen);
+		ip4(&own_addr, "0.0.0.0", 0);
+		own = listen_on(&own_addr);
+		ip4(&a, PEER_ADDR, port4(&own_addr));
+		break;
 	}
 
 	for (i = 0; i < warm + n; i++) {
@@ -376,7 +438,12 @@ static int cost(char **argv)
 			connect_once(l, &a, mask, 0, 1, name);
 			break;
 		case NOLISTEN4:
+		case REMOTE4:
+		case REMOTEPORT4:
 			refused_once(&a, mask, name);
+			break;
+		case LOCAL4:
+			connect_once(l, &a, mask, 1, 1, name);
 			break;
 		case BIND4:
 		case BIND6:

@@ -96,16 +96,6 @@ static __always_inline int is_tcp(const struct bpf_sock_addr *ctx)
 	return ctx->type == SOCK_STREAM && ctx->protocol == IPPROTO_TCP;
 }
 
-/* May a listener of group @group_id listen on @port (host byte order)? */
-static __always_inline int may_listen_on(__u64 group_id, __u32 port)
-{
-	struct scm_port_slots *slots;
-	__u32 zero = 0;
-
-	slots = bpf_map_lookup_elem(&scm_ports, &zero);
-	return !slots || slots->slot[scm_port_slot(group_id, port)];
-}
-
 static __always_inline int ip4_is_loopback(__u32 addr)
 {
 	return (addr & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
@@ -184,12 +174,25 @@ static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 					       __u32 tuple_len, int when)
 {
 	struct bpf_sock *client = ctx->sk;
+	struct scm_port_slots *ports = NULL;
 	struct bpf_sock *listener;
 	struct scm_owner *owner = NULL;
 	struct scm_group me = {};
-	__u32 verdict, *note;
+	__u32 verdict, *note, zero = 0, port = 0;
 	int mark;
 
+	/*
+	 * To another host, most likely: first the test that needs no
+	 * cgroup id, does anything here listen on that port at all?
+	 */
+	if (when == MARK_IF_LOCAL) {
+		port = scm_port_index(bpf_ntohs(tuple_port(tuple, tuple_len)));
+		ports = bpf_map_lookup_elem(&scm_ports, &zero);
+		if (ports && !ports->port[port]) {
+			count(SCM_NO_GROUP_PORT);
+			return;
+		}
+	}
 	me.cgroup_id = bpf_get_current_cgroup_id();
 	if (scm_level && scm_level <= SCM_MAX_LEVEL)
 		me.ancestor = bpf_get_current_ancestor_cgroup_id(scm_level);
@@ -197,8 +200,7 @@ static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 		count(SCM_GROUP_NEVER_BOUND);
 		return;
 	}
-	if (when == MARK_IF_LOCAL &&
-	    !may_listen_on(group_key(&me), bpf_ntohs(tuple_port(tuple, tuple_len)))) {
+	if (ports && !ports->group[scm_port_slot(group_key(&me), port)]) {
 		count(SCM_NO_GROUP_PORT);
 		return;
 	}

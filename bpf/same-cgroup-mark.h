@@ -66,17 +66,19 @@ struct {
 /*
  * Ports that groups listen on, for connects to addresses other than
  * loopback, which the connect programs may only mark once the sock_ops
- * program has seen the route: slot scm_port_slot(id, port) is 1 when a TCP
- * socket recorded for cgroup id, or for a descendant of it, listened on
- * port.  Set when a socket starts listening (the sock_ops program) and for
- * listeners found by the iterator.  Like scm_binders, a slot is never
- * cleared and pairs share slots: a set slot only means "look the listener
- * up".
+ * program has seen the route.  port[p] is 1 when a TCP socket recorded for
+ * any group listened on port p; group[scm_port_slot(id, p)] when one
+ * recorded for cgroup id, or for a descendant of it, did.  Both are set
+ * when a socket starts listening (the sock_ops program) and for listeners
+ * found by the iterator, and never cleared; pairs share group slots: a set
+ * slot only means "look the listener up".  A connect to another host on a
+ * port nothing here listens on costs one array read.
  */
 #define SCM_PORT_SLOTS	65536
 
 struct scm_port_slots {
-	__u8 slot[SCM_PORT_SLOTS];
+	__u8 port[65536];
+	__u8 group[SCM_PORT_SLOTS];
 };
 
 struct {
@@ -87,16 +89,22 @@ struct {
 	SCM_MAP_PINNING
 } scm_ports SEC(".maps");
 
-/* The slot of (cgroup id, port in host byte order). */
+/*
+ * Indexes into the slots, for a port in host byte order: masks kept from
+ * the compiler, which knows that port < 65536 and would drop them or mask
+ * before the XOR, while the verifier of Linux 6.1 loses the bounds of the
+ * port's byte swap (6.18's does not) and would refuse the index.
+ */
+static __always_inline __u32 scm_port_index(__u32 port)
+{
+	barrier_var(port);
+	return port & (65536 - 1);
+}
+
 static __always_inline __u32 scm_port_slot(__u64 cgroup_id, __u32 port)
 {
 	__u32 slot = (__u32)cgroup_id * 2654435761u ^ port;
 
-	/*
-	 * Kept from the compiler, which knows that port < 65536 and would
-	 * mask before the XOR: the verifier of Linux 6.1 loses the bounds of
-	 * the port's byte swap (6.18's does not), and then refuses the index.
-	 */
 	barrier_var(slot);
 	return slot & (SCM_PORT_SLOTS - 1);
 }

@@ -148,6 +148,28 @@ status_mask() {
 	done
 }
 
+@test "a mask sharing bits with a policy routing rule's fwmark loads, with one warning naming each such rule" {
+	ip -n "$NS" rule add pref 1001 fwmark 0x40000/0xff0000 lookup 52
+	ip -n "$NS" rule add pref 1002 not fwmark 0xca6c lookup 51820
+	ip -n "$NS" -6 rule add pref 1003 fwmark 0x10 lookup 100
+	# In the test's network namespace: nsenter keeps the mount namespace,
+	# where bpffs and the cgroups are.
+	run --separate-stderr nsenter --net="/run/netns/$NS" dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m 0x80050000
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 3 ]
+	[[ "$stderr" == *"mask 0x80050000 shares bits with IPv4 routing rule 1001 (from all fwmark 0x40000/0xff0000 lookup 52)"* ]]
+	[[ "$stderr" == *"IPv4 routing rule 1002 (not from all fwmark 0xca6c lookup 51820)"* ]]
+	[[ "$stderr" == *"IPv6 routing rule 1003 (from all fwmark 0x10 lookup 100)"* ]]
+	exactly_one_instance 0x80050000
+	# A mask outside every rule's mask: no warning.
+	ip -n "$NS" rule del pref 1002
+	ip -n "$NS" -6 rule del pref 1003
+	run --separate-stderr nsenter --net="/run/netns/$NS" dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m 0x80000000
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+}
+
 @test "an instance survives refused reloads with bad masks and keeps marking with its own mask" {
 	load_good
 	start_server "$TCG/a" "$NS" 127.0.0.1 0

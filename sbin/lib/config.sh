@@ -222,6 +222,41 @@ settle_settings() {
 	check_pindir "$pindir"
 }
 
+# warn_mask_collisions: warn, naming the rule, about each policy routing
+# rule of this network namespace (IPv4 and IPv6) whose fwmark shares bits
+# with the mask: ORing the mask into a socket's mark changes what such a
+# rule sees.  A rule without a mask tests every bit.  Only a warning: the
+# administrator may mean it.
+warn_mask_collisions() {
+	command -v ip >/dev/null 2>&1 || return 0
+	for _fam in 4 6; do
+		_rules=$(ip -"$_fam" rule show 2>/dev/null) || continue
+		while IFS= read -r _r; do
+			case $_r in
+			*[[:space:]]fwmark\ *) ;;
+			*) continue ;;
+			esac
+			_f=${_r#*fwmark }
+			_f=${_f%%[[:space:]]*}
+			case $_f in
+			*/*) _fm=${_f#*/} ;;
+			*) _fm=0xffffffff ;;
+			esac
+			# ip prints hexadecimal; anything else is not evaluated.
+			case $_fm in
+			0x | 0x*[!0-9a-fA-F]* | 0x?????????*) continue ;;
+			0x*) ;;
+			*) continue ;;
+			esac
+			[ $((mask & _fm)) -ne 0 ] || continue
+			trim "${_r#*:}"
+			warn "mask $mask shares bits with IPv$_fam routing rule ${_r%%:*} ($_t): marked connections may be routed by other tables"
+		done <<END_OF_RULES
+$_rules
+END_OF_RULES
+	done
+}
+
 # settle_cgroup: set cgroup, for a load, and check it.
 settle_cgroup() {
 	cgroup=${opt_cgroup:-$cfg_cgroup}

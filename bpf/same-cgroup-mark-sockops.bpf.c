@@ -16,6 +16,9 @@
  * SO_MARK; setting it drops the cached route, which tcp_connect() looks up
  * again before the SYN, with the new mark.
  *
+ * Notes for a listener of another group (mask 0) carry only the pair to
+ * count, when pair counting is on.
+ *
  * At BPF_SOCK_OPS_TCP_LISTEN_CB it sets the scm_ports slots of the new
  * listener's recorded groups and port, so that connects to other hosts
  * from groups that listen on no such port are not looked up at all.
@@ -74,8 +77,8 @@ static __always_inline int routed_locally(struct tcp_sock *tp)
 static __always_inline void mark_if_local(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
+	struct scm_note *note, copy;
 	struct tcp_sock *tp;
-	__u32 *note, mask;
 	int mark;
 
 	if (!sk)
@@ -83,18 +86,25 @@ static __always_inline void mark_if_local(struct bpf_sock_ops *skops)
 	note = bpf_sk_storage_get(&scm_pending, sk, 0, 0);
 	if (!note)
 		return;
-	mask = *note;
+	copy = *note;
 	bpf_sk_storage_delete(&scm_pending, sk);
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp || !routed_locally(tp)) {
-		count(SCM_NOT_LOCAL);
+		if (copy.mask)
+			count(SCM_NOT_LOCAL);
+		return;
+	}
+	if (copy.pair.client)
+		count_pair(&copy.pair);
+	if (!copy.mask) {
+		count(SCM_OTHER_GROUP);
 		return;
 	}
 	count(SCM_MARKED);
 	mark = tp->inet_conn.icsk_inet.sk.sk_mark;
-	if ((mark & mask) == mask)
+	if ((mark & copy.mask) == copy.mask)
 		return;
-	mark |= mask;
+	mark |= copy.mask;
 	bpf_setsockopt(skops, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 }
 

@@ -58,6 +58,13 @@ const volatile __u32 scm_level = 0;
  * connects to addresses other than loopback are then looked at too.
  */
 const volatile __u32 scm_route_check = 0;
+/*
+ * 1: count local connects by pair (scm_pairs).  Every local connect is then
+ * looked up, also from groups that never bound a TCP socket or listen on no
+ * such port: the pairs worth seeing are mostly those.  0: none of that
+ * code is loaded.
+ */
+const volatile __u32 scm_pairs_on = 1;
 
 /* When to mark a connect whose listener is of the client's group. */
 #define MARK_NOW	0	/* loopback destination: local for sure */
@@ -178,15 +185,17 @@ static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 	struct bpf_sock *listener;
 	struct scm_owner *owner = NULL;
 	struct scm_group me = {};
-	__u32 verdict, *note, zero = 0, port = 0;
+	struct scm_pair pair = {};
+	struct scm_note *note;
+	__u32 verdict, zero = 0, port;
 	int mark;
 
+	port = scm_port_index(bpf_ntohs(tuple_port(tuple, tuple_len)));
 	/*
 	 * To another host, most likely: first the test that needs no
 	 * cgroup id, does anything here listen on that port at all?
 	 */
 	if (when == MARK_IF_LOCAL) {
-		port = scm_port_index(bpf_ntohs(tuple_port(tuple, tuple_len)));
 		ports = bpf_map_lookup_elem(&scm_ports, &zero);
 		if (ports && !ports->port[port]) {
 			count(SCM_NO_GROUP_PORT);
@@ -196,11 +205,13 @@ static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 	me.cgroup_id = bpf_get_current_cgroup_id();
 	if (scm_level && scm_level <= SCM_MAX_LEVEL)
 		me.ancestor = bpf_get_current_ancestor_cgroup_id(scm_level);
-	if (when == MARK_NOW && !may_own_listener(group_key(&me))) {
+	if (!scm_pairs_on && when == MARK_NOW &&
+	    !may_own_listener(group_key(&me))) {
 		count(SCM_GROUP_NEVER_BOUND);
 		return;
 	}
-	if (ports && !ports->group[scm_port_slot(group_key(&me), port)]) {
+	if (!scm_pairs_on && ports &&
+	    !ports->group[scm_port_slot(group_key(&me), port)]) {
 		count(SCM_NO_GROUP_PORT);
 		return;
 	}
@@ -213,28 +224,44 @@ static __always_inline void mark_if_same_group(struct bpf_sock_addr *ctx,
 	}
 	if (listener->state == BPF_TCP_LISTEN)
 		owner = bpf_sk_storage_get(&scm_owner, listener, 0, 0);
-	if (!owner)
+	if (!owner) {
 		verdict = SCM_UNKNOWN_LISTENER;
-	else if (!same_group(owner, &me))
-		verdict = SCM_OTHER_GROUP;
-	else
-		verdict = SCM_MARKED;
+	} else {
+		verdict = same_group(owner, &me) ? SCM_MARKED : SCM_OTHER_GROUP;
+		if (scm_pairs_on) {
+			pair.client = me.cgroup_id;
+			pair.listener = owner->cgroup_id;
+			pair.group = owner->cgroup_id;
+			if (scm_level && scm_level <= SCM_MAX_LEVEL &&
+			    owner->ancestor[scm_level - 1])
+				pair.group = owner->ancestor[scm_level - 1];
+			pair.port = port;
+			pair.marked = verdict == SCM_MARKED;
+		}
+	}
 	/* owner lives in the listener's storage: done with it from here. */
 	bpf_sk_release(listener);
-	if (verdict != SCM_MARKED || !client) {
+	if (!client || verdict == SCM_UNKNOWN_LISTENER ||
+	    (verdict == SCM_OTHER_GROUP && (when == MARK_NOW || !scm_pairs_on))) {
 		count(verdict);
+		if (scm_pairs_on && when == MARK_NOW && pair.client)
+			count_pair(&pair);
 		return;
 	}
 
 	if (when == MARK_IF_LOCAL) {
-		/* Counted by the sock_ops program, which decides. */
+		/* The sock_ops program decides, counts and marks. */
 		note = bpf_sk_storage_get(&scm_pending, client, 0,
 					  BPF_SK_STORAGE_GET_F_CREATE);
-		if (note)
-			*note = scm_mask;
+		if (note) {
+			note->mask = verdict == SCM_MARKED ? scm_mask : 0;
+			note->pair = pair;
+		}
 		return;
 	}
 	count(SCM_MARKED);
+	if (scm_pairs_on)
+		count_pair(&pair);
 	mark = client->mark;
 	if ((mark & scm_mask) == scm_mask)
 		return;

@@ -152,16 +152,71 @@ static __always_inline void count(__u32 what)
 }
 
 /*
- * A connect to an address other than loopback whose listener is of the
- * client's group: the connect program leaves the mask to set here, in the
- * client socket's storage, and the sock_ops program sets it once the route
- * is known to stay on this host, then deletes the note.
+ * Local connects by pair: client cgroup, listener's cgroup and group,
+ * destination port, marked or not.  Counted where the programs know both
+ * ends and that the connect stays local: a connect that finds no listener,
+ * or leaves the host, is not counted.  LRU: when full, the pairs least
+ * recently counted make room.  scm_pair_since holds the boot-time ns of the
+ * first count, so that "since when" survives reloads with the map.
  */
+#define SCM_PAIRS	4096
+
+struct scm_pair {
+	__u64 client;		/* cgroup id of the connecting task */
+	__u64 listener;		/* the listener's recorded cgroup id */
+	__u64 group;		/* its ancestor at scm_level; the cgroup at 0 */
+	__u16 port;		/* destination port, host byte order */
+	__u8 marked;
+	__u8 pad[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, SCM_PAIRS);
+	__type(key, struct scm_pair);
+	__type(value, __u64);
+} scm_pairs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} scm_pair_since SEC(".maps");
+
+static __always_inline void count_pair(const struct scm_pair *pair)
+{
+	__u64 one = 1, *n, *since;
+	__u32 zero = 0;
+
+	n = bpf_map_lookup_elem(&scm_pairs, pair);
+	if (n)
+		*n += 1;
+	else
+		bpf_map_update_elem(&scm_pairs, pair, &one, BPF_NOEXIST);
+	since = bpf_map_lookup_elem(&scm_pair_since, &zero);
+	if (since && !*since)
+		*since = bpf_ktime_get_boot_ns();
+}
+
+/*
+ * A connect to an address other than loopback that found a listener: the
+ * connect program leaves a note in the client socket's storage, and the
+ * sock_ops program, once the route is known to stay on this host, ORs in
+ * mask (0: the listener is of another group) and counts pair (when
+ * pair.client is set), then deletes the note.
+ */
+struct scm_note {
+	__u32 mask;
+	__u32 pad;
+	struct scm_pair pair;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u32);
+	__type(value, struct scm_note);
 } scm_pending SEC(".maps");
 
 #endif /* SCM_MARKING */

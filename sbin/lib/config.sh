@@ -7,6 +7,7 @@
 
 mask_rule='expected 1 to 8 hexadecimal digits (optional 0x), not zero'
 level_rule="expected a depth from 0 (same cgroup) to $max_level"
+pairs_rule='expected 0 (off) or 1 (on)'
 
 # normalize_mask VALUE: print VALUE as 0x%08x, or fail if it is not 1 to 8
 # hexadecimal digits (optional 0x/0X) with a non-zero value.
@@ -46,6 +47,7 @@ trim() {
 # that holds NUL bytes (which the shell's read would drop), is refused.
 cfg_mask=
 cfg_level=
+cfg_pairs=
 cfg_cgroup=
 cfg_pindir=
 read_config() {
@@ -113,7 +115,7 @@ config_line() {
 	\"*\" | \'*\') _val=${_val#?} _val=${_val%?} ;;
 	esac
 	case $_key in
-	MASK | LEVEL | CGROUP | PIN_DIR) ;;
+	MASK | LEVEL | PAIRS | CGROUP | PIN_DIR) ;;
 	*) _err="unknown setting '$_key'"; return 1 ;;
 	esac
 	if [ -z "$_val" ]; then
@@ -131,6 +133,11 @@ config_line() {
 			_err="invalid level '$_val': $level_rule"
 			return 1
 		} ;;
+	PAIRS)
+		case $_val in
+		0 | 1) cfg_pairs=$_val ;;
+		*) _err="invalid pair counting '$_val': $pairs_rule"; return 1 ;;
+		esac ;;
 	CGROUP) cfg_cgroup=$_val ;;
 	PIN_DIR) cfg_pindir=$_val ;;
 	esac
@@ -199,7 +206,7 @@ check_cgroup() {
 	batch_word "cgroup directory" "$1" || exit 2
 }
 
-# settle_settings: set mask, level and pindir from the options (opt_*),
+# settle_settings: set mask, level, pairs and pindir from the options (opt_*),
 # else the configuration, else the defaults, and check them.
 settle_settings() {
 	read_config
@@ -215,6 +222,10 @@ settle_settings() {
 	else
 		level=${cfg_level:-0}
 	fi
+	case ${opt_pairs:-${cfg_pairs:-1}} in
+	0 | 1) pairs=${opt_pairs:-${cfg_pairs:-1}} ;;
+	*) usage_error "invalid pair counting '$opt_pairs': $pairs_rule" ;;
+	esac
 	pindir=${opt_pindir:-${cfg_pindir:-$default_pindir}}
 	case $pindir in
 	*/) [ "$pindir" = / ] || pindir=${pindir%/} ;;

@@ -1,10 +1,42 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=sh disable=SC2034,SC2154 # shared variables of same-cgroup-mark-load
-# same-cgroup-mark-load, part "status": -s.  For each instance: its cgroup,
-# the mask, level and mode read back from its .rodata map, whether each
-# program is attached, and the counters.  Exit 0 when one instance is fully
-# attached, 1 when anything is missing, 3 when nothing is loaded.
+# same-cgroup-mark-load, part "status": -s and -p, as text or, with -j, as
+# one JSON document.
+#   -s  for each instance: its cgroup, the mask, level, mode and pair
+#       counting read back from its .rodata map, whether each program is
+#       attached, and the counters.  Exit 0 when one instance is fully
+#       attached, 1 when anything is missing, 3 when nothing is loaded.
+#   -p  the local connections counted by pair of cgroups, busiest first.
+#       Exit 0, or 3 when nothing is loaded.
 # Sourced by same-cgroup-mark-load.
+
+# json_str TEXT: TEXT as a JSON string.
+json_str() {
+	printf '%s' "$1" | awk '
+		BEGIN {
+			for (i = 1; i < 32; i++)
+				esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
+			esc["\""] = "\\\""
+			esc["\\"] = "\\\\"
+			printf "\""
+		}
+		{
+			if (NR > 1)
+				printf "\\n"
+			n = length($0)
+			for (i = 1; i <= n; i++) {
+				c = substr($0, i, 1)
+				printf "%s", (c in esc) ? esc[c] : c
+			}
+		}
+		END { printf "\"" }'
+}
+
+# rodata_field DUMP NAME: the value of .rodata variable NAME in DUMP (a
+# "bpftool map dump" of the instance's scm_rodata), or nothing.
+rodata_field() {
+	printf '%s\n' "$1" | sed -n "s/.*\"$2\": *\\([0-9][0-9]*\\).*/\\1/p"
+}
 
 do_status() {
 	# Under the lock: a load or unload in progress is waited for.
@@ -12,80 +44,247 @@ do_status() {
 	_insts=
 	[ ! -d "$pindir" ] || _insts=$(list_instances)
 	if [ -z "$_insts" ]; then
-		printf 'state:    not loaded\npin dir:  %s\n' "$pindir"
+		if [ -n "$json" ]; then
+			printf '{"state":"not loaded","pin_dir":%s,"instances":[]}\n' "$(json_str "$pindir")"
+		else
+			printf 'state:    not loaded\npin dir:  %s\n' "$pindir"
+		fi
 		return 3
 	fi
 	_rc=0
 	[ "$(printf '%s\n' "$_insts" | wc -l)" -eq 1 ] || _rc=1
+	_text=
+	_jinst=
 	for _inst in $_insts; do
-		if [ -L "$_inst/cgroup" ]; then
-			_cg=$(readlink -- "$_inst/cgroup") || _cg='(unknown)'
-		else
-			_cg=$(readlink -- "$pindir/cgroup") || _cg='(unknown)'
-		fi
-		_rodata=$("$BPFTOOL" map dump pinned "$_inst/scm_rodata" 2>/dev/null)
-		_mask=$(printf '%s\n' "$_rodata" | sed -n 's/.*"scm_mask": *\([0-9][0-9]*\).*/\1/p')
-		[ -z "$_mask" ] || _mask=$(printf '0x%08x' "$_mask")
-		_level=$(printf '%s\n' "$_rodata" | sed -n 's/.*"scm_level": *\([0-9][0-9]*\).*/\1/p')
-		case $_level in
-		'') _level='(unreadable)' ;;
-		0) _level='0 (same cgroup)' ;;
-		*) _level="$_level (same ancestor at depth $_level)" ;;
-		esac
-		# The sock_ops program belongs to an instance loaded with
-		# scm_route_check 1 (older versions had no such setting).
-		_route=$(printf '%s\n' "$_rodata" | sed -n 's/.*"scm_route_check": *\([0-9][0-9]*\).*/\1/p')
-		_want=$hooks
-		if [ "${_route:-0}" = 1 ]; then
-			_mode='every local address (sock_ops program checks the route)'
-			_want="$_want $route_hook"
-		else
-			_mode='loopback only (no sock_ops program)'
-		fi
-		_list=$(attached_ids "$_cg") || _rc=1
-		_progs=
-		_n=0
-		_of=0
-		for _h in $_want; do
-			_of=$((_of + 1))
-			_name=${_h%%:*}
-			_id=
-			if [ -e "$_inst/scm_$_name" ]; then
-				_id=$(prog_id "$_inst/scm_$_name") || _rc=1
-			fi
-			if [ -n "$_id" ] && is_attached "$_id" "${_h#*:}" "$_list"; then
-				_n=$((_n + 1))
-				_how=attached
-			else
-				_how='NOT attached'
-			fi
-			_progs="$_progs$(printf '  %-9s id %-6s %-21s %s' "$_name" "${_id:--}" "${_h#*:}" "$_how")$nl"
-		done
-		[ "$_n" -eq "$_of" ] || _rc=1
-		if [ "$_rc" -eq 0 ]; then
-			echo "state:    loaded"
-		else
-			echo "state:    partly loaded (run $me to repair, or $me -u)"
-		fi
-		printf 'mask:     %s\nlevel:    %s\nmarking:  %s\ncgroup:   %s\npin dir:  %s\ninstance: %s\nprograms:\n%s' \
-			"${_mask:-(unreadable)}" "$_level" "$_mode" "$_cg" "$pindir" "$_inst" "$_progs"
-		print_counters "$_inst/scm_stats"
+		status_instance "$_inst"
 	done
+	if [ "$_rc" -eq 0 ]; then
+		_state=loaded
+	else
+		_state="partly loaded"
+	fi
+	if [ -n "$json" ]; then
+		printf '{"state":"%s","pin_dir":%s,"instances":[%s]}\n' \
+			"$_state" "$(json_str "$pindir")" "${_jinst#,}"
+	else
+		printf '%s' "$_text"
+	fi
 	return "$_rc"
 }
 
-# print_counters PIN: the per-CPU counters of the programs, summed.
+# status_instance DIR: add instance DIR to _text and _jinst; clear _rc
+# when anything of it is missing.
+status_instance() {
+	if [ -L "$1/cgroup" ]; then
+		_cg=$(readlink -- "$1/cgroup") || _cg=
+	else
+		_cg=$(readlink -- "$pindir/cgroup") || _cg=
+	fi
+	_rodata=$("$BPFTOOL" map dump pinned "$1/scm_rodata" 2>/dev/null)
+	_mask=$(rodata_field "$_rodata" scm_mask)
+	[ -z "$_mask" ] || _mask=$(printf '0x%08x' "$_mask")
+	_level=$(rodata_field "$_rodata" scm_level)
+	# Older versions had neither setting.
+	_route=$(rodata_field "$_rodata" scm_route_check)
+	_pairs=$(rodata_field "$_rodata" scm_pairs_on)
+	_want=$hooks
+	if [ "${_route:-0}" = 1 ]; then
+		_mode='every local address'
+		_want="$_want $route_hook"
+	else
+		_mode='loopback only'
+	fi
+	_list=$(attached_ids "$_cg") || _rc=1
+	_progs=
+	_jprogs=
+	_n=0
+	_of=0
+	for _h in $_want; do
+		_of=$((_of + 1))
+		_name=${_h%%:*}
+		_id=
+		if [ -e "$1/scm_$_name" ]; then
+			_id=$(prog_id "$1/scm_$_name") || _rc=1
+		fi
+		_att=false
+		if [ -n "$_id" ] && is_attached "$_id" "${_h#*:}" "$_list"; then
+			_n=$((_n + 1))
+			_att=true
+		fi
+		_how=attached
+		[ "$_att" = true ] || _how='NOT attached'
+		_progs="$_progs$(printf '  %-9s id %-6s %-21s %s' "$_name" "${_id:--}" "${_h#*:}" "$_how")$nl"
+		_jprogs="$_jprogs,{\"name\":\"$_name\",\"id\":${_id:-null},\"attach_type\":\"${_h#*:}\",\"attached\":$_att}"
+	done
+	[ "$_n" -eq "$_of" ] || _rc=1
+	_counters=$(print_counters "$1/scm_stats")
+	if [ -n "$json" ]; then
+		_jinst="$_jinst,{\"instance\":$(json_str "$1"),\"cgroup\":$(json_str "$_cg"),\"mask\":${_mask:+\"}${_mask:-null}${_mask:+\"},\"level\":${_level:-null},\"marking\":\"$_mode\",\"pairs\":$([ "${_pairs:-0}" = 1 ] && echo true || echo false),\"programs\":[${_jprogs#,}],\"counters\":{${_counters}}}"
+		return 0
+	fi
+	case $_level in
+	'') _level='(unreadable)' ;;
+	0) _level='0 (same cgroup)' ;;
+	*) _level="$_level (same ancestor at depth $_level)" ;;
+	esac
+	[ "$_mode" = 'loopback only' ] || _mode="$_mode (sock_ops program checks the route)"
+	if [ "${_pairs:-0}" = 1 ]; then
+		_pairs='counted (see -p)'
+	else
+		_pairs='not counted'
+	fi
+	if [ "$_rc" -eq 0 ]; then
+		_text="${_text}state:    loaded$nl"
+	else
+		_text="${_text}state:    partly loaded (run $me to repair, or $me -u)$nl"
+	fi
+	_text="$_text$(printf 'mask:     %s\nlevel:    %s\nmarking:  %s\npairs:    %s\ncgroup:   %s\npin dir:  %s\ninstance: %s\nprograms:\n%s' \
+		"${_mask:-(unreadable)}" "$_level" "$_mode" "$_pairs" "${_cg:-(unknown)}" "$pindir" "$1" "$_progs")$nl"
+	[ -z "$_counters" ] || _text="${_text}counters:$nl$_counters$nl"
+}
+
+# print_counters PIN: the per-CPU counters of the programs, summed: lines
+# of text, or with -j the members of a JSON object.
 print_counters() {
 	[ -e "$1" ] || return 0
-	"$BPFTOOL" map dump pinned "$1" 2>/dev/null | awk '
+	"$BPFTOOL" map dump pinned "$1" 2>/dev/null | awk -v json="$json" '
 		/"key":/ { k = $2; gsub(/[^0-9]/, "", k) }
 		/"value":/ { v = $2; gsub(/[^0-9]/, "", v); sum[k] += v }
 		END {
-			# Key (enum scm_counter in the BPF source) and name, in
-			# the order printed.
-			n = split("0|marked|1|not marked: listener of another group|2|not marked: no listener|5|not marked: client group never bound TCP|7|not marked: group listens on no such port|6|not marked: destination not on this host|3|not marked: listener bound before loading|4|TCP binds recorded", f, "|")
-			print "counters:"
-			for (i = 1; i < n; i += 2)
-				printf "  %-44s %.0f\n", f[i + 1], sum[f[i]]
+			# Key (enum scm_counter in the BPF source), text and
+			# JSON name, in the order printed.
+			n = split("0|marked|marked|" \
+				"1|not marked: listener of another group|other_group|" \
+				"2|not marked: no listener|no_listener|" \
+				"5|not marked: client group never bound TCP|group_never_bound|" \
+				"7|not marked: group listens on no such port|no_group_port|" \
+				"6|not marked: destination not on this host|not_local|" \
+				"3|not marked: listener bound before loading|unknown_listener|" \
+				"4|TCP binds recorded|binds", f, "|")
+			for (i = 1; i < n; i += 3) {
+				if (json != "")
+					printf "%s\"%s\":%.0f", (i > 1 ? "," : ""), f[i + 2], sum[f[i]]
+				else
+					printf "  %-44s %.0f\n", f[i + 1], sum[f[i]]
+			}
+		}'
+}
+
+# --- pairs ------------------------------------------------------------------
+
+do_pairs() {
+	take_lock
+	_insts=
+	[ ! -d "$pindir" ] || _insts=$(list_instances)
+	if [ -z "$_insts" ]; then
+		if [ -n "$json" ]; then
+			printf '{"state":"not loaded","pin_dir":%s}\n' "$(json_str "$pindir")"
+		else
+			printf 'state:    not loaded\npin dir:  %s\n' "$pindir"
+		fi
+		return 3
+	fi
+	# The newest instance: the others share its maps or are leftovers.
+	_inst=${_insts##*"$nl"}
+	_rodata=$("$BPFTOOL" map dump pinned "$_inst/scm_rodata" 2>/dev/null)
+	_level=$(rodata_field "$_rodata" scm_level)
+	_on=$(rodata_field "$_rodata" scm_pairs_on)
+	_max=$("$BPFTOOL" map show pinned "$_inst/scm_pairs" 2>/dev/null |
+		sed -n 's/.*max_entries \([0-9][0-9]*\).*/\1/p')
+	_since=$("$BPFTOOL" map dump pinned "$_inst/scm_pair_since" 2>/dev/null |
+		sed -n 's/.*"value": *\([0-9][0-9]*\).*/\1/p')
+	# Boot-time ns of the first count, as wall-clock seconds.
+	_since_s=
+	if [ -n "$_since" ] && [ "$_since" != 0 ]; then
+		read -r _up _ </proc/uptime
+		_since_s=$(awk -v now="$(date +%s)" -v up="$_up" -v ns="$_since" \
+			'BEGIN { printf "%d\n", now - up + ns / 1e9 }')
+	fi
+	_cgroot=$(cgroup2_mount) || _cgroot=
+	# Every cgroup by id (the inode of its directory), then the pairs.
+	{
+		[ -z "$_cgroot" ] || find "$_cgroot" -xdev -type d -printf 'cg\t%i\t/%P\n' 2>/dev/null
+		"$BPFTOOL" map dump pinned "$_inst/scm_pairs" 2>/dev/null
+	} | awk -v json="$json" -v level="${_level:-0}" -v on="${_on:-0}" \
+		-v max="${_max:-0}" -v since="$_since_s" '
+		function js(s,   out, i, c) {
+			out = ""
+			for (i = 1; i <= length(s); i++) {
+				c = substr(s, i, 1)
+				out = out ((c in esc) ? esc[c] : c)
+			}
+			return "\"" out "\""
+		}
+		function cg(id) {
+			return (id in path) ? path[id] : "(gone, id " id ")"
+		}
+		function jcg(id) {
+			return (id in path) ? js(path[id]) : "null"
+		}
+		BEGIN {
+			FS = "\t"
+			for (i = 1; i < 32; i++)
+				esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
+			esc["\""] = "\\\""
+			esc["\\"] = "\\\\"
+		}
+		$1 == "cg" { path[$2] = $3; next }
+		{ gsub(/[ \t,]/, "") }
+		/^"key":\{/ { if (k != "") done(); k = "x"; n = 0 }
+		/^"(client|listener|group|port|marked)":/ {
+			split($0, kv, ":"); f = kv[1]; gsub(/"/, "", f); key[f] = kv[2]
+		}
+		/^"value":/ { split($0, kv, ":"); n += kv[2] }
+		function done() {
+			np++
+			c[np] = n; cl[np] = key["client"]; li[np] = key["listener"]
+			gr[np] = key["group"]; po[np] = key["port"]; ma[np] = key["marked"]
+		}
+		END {
+			if (k != "")
+				done()
+			# Busiest first (a selection of the largest, kept simple:
+			# the map holds a few thousand pairs at most).
+			for (i = 1; i <= np; i++) order[i] = i
+			for (i = 2; i <= np; i++)
+				for (j = i; j > 1 && c[order[j]] > c[order[j - 1]]; j--) {
+					t = order[j]; order[j] = order[j - 1]; order[j - 1] = t
+				}
+			full = max > 0 && np >= max
+			if (json != "") {
+				printf "{\"counting\":%s,\"since\":%s,\"level\":%d,\"kept\":%d,\"max\":%d,\"full\":%s,\"pairs\":[",
+					(on == 1 ? "true" : "false"), (since == "" ? "null" : since),
+					level, np, max, (full ? "true" : "false")
+				for (i = 1; i <= np; i++) {
+					o = order[i]
+					printf "%s{\"connects\":%d,\"marked\":%s,\"port\":%d,", (i > 1 ? "," : ""),
+						c[o], (ma[o] == 1 ? "true" : "false"), po[o]
+					printf "\"client\":{\"id\":%s,\"cgroup\":%s},", cl[o], jcg(cl[o])
+					printf "\"listener\":{\"id\":%s,\"cgroup\":%s,\"group_id\":%s,\"group\":%s}}",
+						li[o], jcg(li[o]), gr[o], jcg(gr[o])
+				}
+				print "]}"
+				exit
+			}
+			if (on != 1) {
+				print "pairs:    not counted (PAIRS=0); counts of an earlier instance, if any, follow"
+			}
+			printf "pairs since %s: %d kept of at most %d%s\n",
+				(since == "" ? "(nothing counted yet)" : strftime_utc(since)), np, max,
+				(full ? " (full: the pairs counted longest ago are dropped)" : "")
+			printf "%9s %-6s %5s  %s\n", "connects", "marked", "port", "client -> listener" ((level > 0) ? " (group at depth " level ")" : "")
+			for (i = 1; i <= np; i++) {
+				o = order[i]
+				printf "%9d %-6s %5d  %s -> %s", c[o], (ma[o] == 1 ? "yes" : "no"), po[o], cg(cl[o]), cg(li[o])
+				if (level > 0)
+					printf " (%s)", cg(gr[o])
+				printf "\n"
+			}
+		}
+		function strftime_utc(t,   cmd, out) {
+			cmd = "date -u -d @" t " \"+%Y-%m-%d %H:%M:%S UTC\""
+			cmd | getline out
+			close(cmd)
+			return out
 		}'
 }

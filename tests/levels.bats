@@ -112,7 +112,8 @@ setup() {
 }
 
 @test "status counts marked, other-group, no-listener, never-bound and unrecorded connects and binds" {
-	run scm_load
+	# Without pair counting, which looks every local connect up.
+	run scm_load -P 0
 	[ "$status" -eq 0 ]
 	[ "$(counter marked)" = 0 ]
 	# A listener that never called bind() has no record.
@@ -140,7 +141,7 @@ setup() {
 	[ "$(counter 'not marked: no listener')" = 1 ]
 	[ "$(counter 'not marked: client group never bound TCP')" = 2 ]
 	# Counters survive a reload.
-	run scm_load
+	run scm_load -P 0
 	[ "$status" -eq 0 ]
 	[ "$(counter marked)" = 2 ]
 }

@@ -30,11 +30,21 @@ setup() {
 		expect_mark "$Z" "$TCG" "$NS" "$dst" "$PORT"
 	done
 	[ "$(counter marked)" = 3 ]
-	# b listens on no port: not looked up at all.  TCG is an ancestor
-	# of a, so its connects are looked up (for -l) and refused.
-	[ "$(counter 'not marked: group listens on no such port')" = 3 ]
-	[ "$(counter 'not marked: listener of another group')" = 3 ]
+	# With pair counting (the default) every local connect is looked up.
+	[ "$(counter 'not marked: group listens on no such port')" = 0 ]
+	[ "$(counter 'not marked: listener of another group')" = 6 ]
 	[ "$(counter 'not marked: destination not on this host')" = 0 ]
+	# Without, b, which listens on no port, is not looked up at all; TCG
+	# is an ancestor of a, so its connects are (for -l), and refused.
+	run scm_load -P 0
+	[ "$status" -eq 0 ]
+	for dst in 10.99.0.1 fd99::1 ::ffff:10.99.0.1; do
+		expect_mark "$M" "$TCG/a" "$NS" "$dst" "$PORT"
+		expect_mark "$Z" "$TCG/b" "$NS" "$dst" "$PORT"
+		expect_mark "$Z" "$TCG" "$NS" "$dst" "$PORT"
+	done
+	[ "$(counter 'not marked: group listens on no such port')" = 3 ]
+	[ "$(counter 'not marked: listener of another group')" = 9 ]
 }
 
 @test "every listener kind is recognised on the host's own non-loopback addresses" {

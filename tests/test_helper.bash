@@ -378,8 +378,8 @@ exactly_one_instance() {
 	fi
 	# shellcheck disable=SC2012
 	files=$(ls -A "$PINDIR/$insts" | sort | xargs)
-	local want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_owner scm_pending scm_ports scm_rodata scm_stats"
-	[ -z "$SCM_ROUTE" ] || want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_owner scm_pending scm_ports scm_rodata scm_sockops scm_stats"
+	local want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_owner scm_pair_since scm_pairs scm_pending scm_ports scm_rodata scm_stats"
+	[ -z "$SCM_ROUTE" ] || want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_owner scm_pair_since scm_pairs scm_pending scm_ports scm_rodata scm_sockops scm_stats"
 	if [ "$files" != "$want_files" ]; then
 		echo "files of $PINDIR/$insts: '$files'" >&2
 		return 1

@@ -235,6 +235,7 @@ do_pairs() {
 			split($0, kv, ":"); f = kv[1]; gsub(/"/, "", f); key[f] = kv[2]
 		}
 		/^"value":/ { split($0, kv, ":"); n += kv[2] }
+		/^"cpu":/ && np == 0 { ncpu++ }
 		function done() {
 			np++
 			c[np] = n; cl[np] = key["client"]; li[np] = key["listener"]
@@ -243,14 +244,17 @@ do_pairs() {
 		END {
 			if (k != "")
 				done()
-			# Busiest first (a selection of the largest, kept simple:
-			# the map holds a few thousand pairs at most).
+			# Busiest first, then marked ones, then by client: an
+			# insertion sort, the map holds a few thousand pairs at most.
 			for (i = 1; i <= np; i++) order[i] = i
 			for (i = 2; i <= np; i++)
-				for (j = i; j > 1 && c[order[j]] > c[order[j - 1]]; j--) {
+				for (j = i; j > 1 && before(order[j], order[j - 1]); j--) {
 					t = order[j]; order[j] = order[j - 1]; order[j - 1] = t
 				}
-			full = max > 0 && np >= max
+			# An LRU map keeps free entries on per-CPU lists (128
+			# each in the kernel): within that of max_entries, new
+			# pairs push out the ones counted longest ago.
+			full = max > 0 && np >= max - 128 * (ncpu ? ncpu : 1)
 			if (json != "") {
 				printf "{\"counting\":%s,\"since\":%s,\"level\":%d,\"kept\":%d,\"max\":%d,\"full\":%s,\"pairs\":[",
 					(on == 1 ? "true" : "false"), (since == "" ? "null" : since),
@@ -280,6 +284,13 @@ do_pairs() {
 					printf " (%s)", cg(gr[o])
 				printf "\n"
 			}
+		}
+		function before(a, b) {
+			if (c[a] != c[b])
+				return c[a] > c[b]
+			if (ma[a] != ma[b])
+				return ma[a] > ma[b]
+			return cl[a] + 0 < cl[b] + 0
 		}
 		function strftime_utc(t,   cmd, out) {
 			cmd = "date -u -d @" t " \"+%Y-%m-%d %H:%M:%S UTC\""

@@ -8,6 +8,7 @@
 #   sudo make check       install missing test tools (Debian), build, run the test suite
 #   sudo make check-boot  boot the dracut module in QEMU on Debian's 6.1 and 6.12 kernels
 #   sudo make check-package  build the Debian package, install, upgrade, remove, purge it
+#   sudo make check-system   the package on Debian 12 booted with systemd in QEMU
 #   make fuzz             fuzz the .rodata helper with libFuzzer (FUZZ_SECONDS, default 60)
 #   sudo make soak        reload under a mixed client/server load (SOAK_SECONDS, default 300)
 #   sudo make bench       benchmark: cost, throughput, load time, scale, memory (BENCH_ROUNDS)
@@ -208,6 +209,13 @@ check: test-deps
 check-boot: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)MAKE='$(MAKE)' sh tests/boot/run
+
+# The package on a Debian 12 system booted with systemd in QEMU, on Debian's
+# kernels (as root; installs mmdebstrap, cpio, qemu-system-x86 and the
+# package build tools if missing; slow without KVM).
+.PHONY: check-system
+check-system:
+	$(Q)sh tests/system/run
 
 # Build the Debian package in a scratch copy of this tree, then install,
 # upgrade, remove and purge it on this host (as root; installs debhelper if

@@ -76,13 +76,6 @@ static __always_inline void set_binder(struct scm_binder_slots *slots,
 		slots->slot[cgroup_id & (SCM_BINDER_SLOTS - 1)] = 1;
 }
 
-static __always_inline void set_port(struct scm_port_slots *slots,
-				     __u64 cgroup_id, __u32 port)
-{
-	if (cgroup_id)
-		slots->group[scm_port_slot(cgroup_id, port)] = 1;
-}
-
 static __always_inline __u64 ancestor_id(struct cgroup *cgrp, int level)
 {
 	struct cgroup___old *old = (void *)cgrp;
@@ -133,13 +126,10 @@ int scm_record_listeners(struct bpf_iter__tcp *ctx)
 	if (!slots || !ports)
 		return 0;
 	port = BPF_CORE_READ(skc, skc_num);
-	ports->port[scm_port_index(port)] = 1;
+	scm_record_port(ports, owner, port);
 	set_binder(slots, owner->cgroup_id);
-	set_port(ports, owner->cgroup_id, port);
-	for (i = 0; i < SCM_MAX_LEVEL; i++) {
+	for (i = 0; i < SCM_MAX_LEVEL; i++)
 		set_binder(slots, owner->ancestor[i]);
-		set_port(ports, owner->ancestor[i], port);
-	}
 	return 0;
 }
 

@@ -108,22 +108,12 @@ static __always_inline void mark_if_local(struct bpf_sock_ops *skops)
 	bpf_setsockopt(skops, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
 }
 
-static __always_inline void set_port(struct scm_port_slots *slots,
-				     __u64 cgroup_id, __u32 port)
-{
-	__u8 *slot = &slots->group[scm_port_slot(cgroup_id, port)];
-
-	if (cgroup_id && !*slot)
-		*slot = 1;
-}
-
 static __always_inline void record_listening_port(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
 	struct scm_port_slots *slots;
 	struct scm_owner *owner;
-	__u32 zero = 0, port = skops->local_port;
-	int i;
+	__u32 zero = 0;
 
 	if (!sk)
 		return;
@@ -131,10 +121,7 @@ static __always_inline void record_listening_port(struct bpf_sock_ops *skops)
 	slots = bpf_map_lookup_elem(&scm_ports, &zero);
 	if (!owner || !slots)
 		return;
-	slots->port[scm_port_index(port)] = 1;
-	set_port(slots, owner->cgroup_id, port);
-	for (i = 0; i < SCM_MAX_LEVEL; i++)
-		set_port(slots, owner->ancestor[i], port);
+	scm_record_port(slots, owner, skops->local_port);
 }
 
 SEC("sockops")

@@ -85,9 +85,8 @@ static __always_inline void set_binder(__u64 cgroup_id)
 {
 	__u8 *slot = binder_slot(cgroup_id);
 
-	/* Read first: a store to a shared line on every bind would bounce it. */
-	if (slot && !*slot)
-		*slot = 1;
+	if (slot)
+		scm_set_slot(slot);
 }
 
 /* May a task of group @group_id have bound a listener?  Never a false "no". */

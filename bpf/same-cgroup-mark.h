@@ -109,6 +109,31 @@ static __always_inline __u32 scm_port_slot(__u64 cgroup_id, __u32 port)
 	return slot & (SCM_PORT_SLOTS - 1);
 }
 
+/* Set a slot; read first: a store to a shared line every time would bounce it. */
+static __always_inline void scm_set_slot(__u8 *slot)
+{
+	if (!*slot)
+		*slot = 1;
+}
+
+/*
+ * Record that the listener @owner listens on @port (host byte order): the
+ * port, and the slots of its cgroup and of its ancestors.
+ */
+static __always_inline void scm_record_port(struct scm_port_slots *slots,
+					    const struct scm_owner *owner,
+					    __u32 port)
+{
+	int i;
+
+	scm_set_slot(&slots->port[scm_port_index(port)]);
+	if (owner->cgroup_id)
+		scm_set_slot(&slots->group[scm_port_slot(owner->cgroup_id, port)]);
+	for (i = 0; i < SCM_MAX_LEVEL; i++)
+		if (owner->ancestor[i])
+			scm_set_slot(&slots->group[scm_port_slot(owner->ancestor[i], port)]);
+}
+
 #ifdef SCM_MARKING
 
 /* What the programs did, per CPU; same-cgroup-mark-load -s sums them. */

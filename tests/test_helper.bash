@@ -395,9 +395,9 @@ exactly_one_instance() {
 		return 1
 	fi
 	types=$("$BPFTOOL" cgroup show "$TCG" | awk '$1 ~ /^[0-9]+$/ { print $2 }' | sort | xargs)
+	# In sort order, as types is.
 	local want_types="cgroup_inet4_bind cgroup_inet4_connect cgroup_inet6_bind cgroup_inet6_connect"
 	[ -z "$SCM_ROUTE" ] || want_types="$want_types cgroup_sock_ops"
-	want_types=$(printf '%s\n' $want_types | sort | xargs)
 	if [ "$types" != "$want_types" ]; then
 		echo "attach types at $TCG: '$types'" >&2
 		return 1

@@ -38,19 +38,24 @@ rodata_field() {
 	printf '%s\n' "$1" | sed -n "s/.*\"$2\": *\\([0-9][0-9]*\\).*/\\1/p"
 }
 
-do_status() {
-	# Under the lock: a load or unload in progress is waited for.
+# loaded_instances [JSON]: under the lock (a load or unload in progress is
+# waited for), set _insts to the instances; when there are none, say so
+# (as text, or as a JSON object ending in JSON) and fail.
+loaded_instances() {
 	take_lock
 	_insts=
 	[ ! -d "$pindir" ] || _insts=$(list_instances)
-	if [ -z "$_insts" ]; then
-		if [ -n "$json" ]; then
-			printf '{"state":"not loaded","pin_dir":%s,"instances":[]}\n' "$(json_str "$pindir")"
-		else
-			printf 'state:    not loaded\npin dir:  %s\n' "$pindir"
-		fi
-		return 3
+	[ -z "$_insts" ] || return 0
+	if [ -n "$json" ]; then
+		printf '{"state":"not loaded","pin_dir":%s%s}\n' "$(json_str "$pindir")" "${1:-}"
+	else
+		printf 'state:    not loaded\npin dir:  %s\n' "$pindir"
 	fi
+	return 1
+}
+
+do_status() {
+	loaded_instances ',"instances":[]' || return 3
 	_rc=0
 	[ "$(printf '%s\n' "$_insts" | wc -l)" -eq 1 ] || _rc=1
 	_text=
@@ -173,17 +178,7 @@ print_counters() {
 # --- pairs ------------------------------------------------------------------
 
 do_pairs() {
-	take_lock
-	_insts=
-	[ ! -d "$pindir" ] || _insts=$(list_instances)
-	if [ -z "$_insts" ]; then
-		if [ -n "$json" ]; then
-			printf '{"state":"not loaded","pin_dir":%s}\n' "$(json_str "$pindir")"
-		else
-			printf 'state:    not loaded\npin dir:  %s\n' "$pindir"
-		fi
-		return 3
-	fi
+	loaded_instances || return 3
 	# The newest instance: the others share its maps or are leftovers.
 	_inst=${_insts##*"$nl"}
 	_rodata=$("$BPFTOOL" map dump pinned "$_inst/scm_rodata" 2>/dev/null)

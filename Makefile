@@ -160,7 +160,7 @@ install: all
 	$(Q)$(INSTALL) -d $(DESTDIR)$(docdir)/nft-examples
 	$(Q)$(INSTALL_DATA) $(NFT_EXAMPLES) $(DESTDIR)$(docdir)/nft-examples/
 	$(Q)$(INSTALL) -d $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5
-	$(Q)sed -e 's|^\(Exec[A-Za-z]*=\)[^ ]*/same-cgroup-mark-load|\1$(sbindir)/same-cgroup-mark-load|' \
+	$(Q)sed -e 's|/usr/local/sbin/same-cgroup-mark-load|$(sbindir)/same-cgroup-mark-load|g' \
 		$(UNIT) >$(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service
 	$(Q)chmod 0644 $(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service
 	$(Q)sed $(MAN_SED) man/same-cgroup-mark-load.8 >$(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8

@@ -9,6 +9,7 @@
 #   sudo make check-boot  boot the dracut module in QEMU on Debian's 6.1 and 6.12 kernels
 #   sudo make check-package  build the Debian package, install, upgrade, remove, purge it
 #   sudo make check-system   the package on Debian 12 booted with systemd in QEMU
+#   sudo make check-kernels  the test suite on Debian's 6.1 and 6.12 kernels in QEMU
 #   make fuzz             fuzz the .rodata helper with libFuzzer (FUZZ_SECONDS, default 60)
 #   sudo make soak        reload under a mixed client/server load (SOAK_SECONDS, default 300)
 #   sudo make bench       benchmark: cost, throughput, load time, scale, memory (BENCH_ROUNDS)
@@ -216,6 +217,15 @@ check-boot: deps
 .PHONY: check-system
 check-system:
 	$(Q)sh tests/system/run
+
+# The bats suite on Debian's kernels (6.1, 6.12), each booted in QEMU, and
+# on this host, with one summary line per kernel (as root; installs the
+# test tools, mmdebstrap, cpio and qemu-system-x86 if missing; slow without
+# KVM: see docs/tests.md).  SCM_KERNELS_KERNELS, SCM_KERNELS_HOST and
+# SCM_KERNELS_FILES choose what runs (tests/kernels/run).
+.PHONY: check-kernels
+check-kernels: test-deps
+	$(Q)MAKE='$(MAKE)' sh tests/kernels/run
 
 # Build the Debian package in a scratch copy of this tree, then install,
 # upgrade, remove and purge it on this host (as root; installs debhelper if

@@ -81,6 +81,7 @@ rel() {
 }
 
 @test "a listener bound before loading is counted with the cgroup the iterator recorded" {
+	need_iterator
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	run scm_load
 	[ "$status" -eq 0 ]

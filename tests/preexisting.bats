@@ -10,6 +10,7 @@ M=$TEST_MASK
 Z=0x00000000
 
 @test "a listener bound before the first load is recognised, in its own cgroup only" {
+	need_iterator
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local v4=$PORT
 	start_server "$TCG/b" "$NS" :: 0 --dualstack
@@ -29,6 +30,7 @@ Z=0x00000000
 }
 
 @test "listeners in several network namespaces bound before loading are all recognised" {
+	need_iterator
 	EXTRA_NS="${NS}p"
 	ip netns add "$EXTRA_NS"
 	ip -n "$EXTRA_NS" link set lo up
@@ -44,6 +46,7 @@ Z=0x00000000
 }
 
 @test "a listener bound before loading is grouped by its ancestors too" {
+	need_iterator
 	mkdir "$TCG/a/x" "$TCG/a/y" "$TCG/b/x"
 	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
 	run scm_load -l 2
@@ -53,6 +56,7 @@ Z=0x00000000
 }
 
 @test "a load after an unload finds the listeners bound in between" {
+	need_iterator
 	run scm_load
 	[ "$status" -eq 0 ]
 	run scm_unload
@@ -104,6 +108,7 @@ foreign_pin_left_alone() {
 }
 
 @test "stale scm_owner and scm_binders pins left by a killed run do not stop the next first load" {
+	need_iterator
 	[ ! -e /sys/fs/bpf/scm_owner ] || skip "/sys/fs/bpf/scm_owner exists on this host"
 	[ ! -e /sys/fs/bpf/scm_binders ] || skip "/sys/fs/bpf/scm_binders exists on this host"
 	EXTRA_PINS="$EXTRA_PINS /sys/fs/bpf/scm_owner /sys/fs/bpf/scm_binders /sys/fs/bpf/same_cgroup_mark_iter_1"

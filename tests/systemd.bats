@@ -84,6 +84,22 @@ stop_script() {
 	printf '%s\n' "${v// exec / exec $2}"
 }
 
+# install_unit: "make install" into $BATS_TEST_TMPDIR/dest; sets u (the
+# installed unit), start (its ExecStart) and stop (its ExecStop script), and
+# points the installed loader at this test's cgroup and pin directory
+# through the configuration file, as the unit takes no options.
+install_unit() {
+	dest=$BATS_TEST_TMPDIR/dest
+	run install_tree "$dest" prefix=/usr
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	u=$dest/$unit_rel
+	start=$dest$(unit_value ExecStart "$u")
+	stop=$(stop_script "$u" "$dest")
+	export SAME_CGROUP_MARK_LIBDIR=$dest/usr/lib/same-cgroup-mark
+	printf 'MASK=%s\nCGROUP=%s\nPIN_DIR=%s\n' "$TEST_MASK" "$TCG" "$PINDIR" >"$SAME_CGROUP_MARK_CONF"
+	chmod 0644 "$SAME_CGROUP_MARK_CONF"
+}
+
 @test "systemd-analyze verify accepts the installed unit, its loader and its man pages" {
 	need_systemd_analyze
 	dest=$BATS_TEST_TMPDIR/dest
@@ -167,19 +183,9 @@ stop_script() {
 
 @test "the unit's ExecStart over programs loaded already (as by the dracut hook) reloads without a gap, ExecStop unloads" {
 	common_setup
-	dest=$BATS_TEST_TMPDIR/dest
-	run install_tree "$dest" prefix=/usr
-	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	u=$dest/$unit_rel
-	# The unit's own command lines, on this test's cgroup and pin directory
-	# through the configuration file, as the unit takes no options.
-	start=$dest$(unit_value ExecStart "$u")
-	stop=$(stop_script "$u" "$dest")
+	install_unit
 	run unit_value Environment "$u"
 	[ -z "$output" ]
-	export SAME_CGROUP_MARK_LIBDIR=$dest/usr/lib/same-cgroup-mark
-	printf 'MASK=%s\nCGROUP=%s\nPIN_DIR=%s\n' "$TEST_MASK" "$TCG" "$PINDIR" >"$SAME_CGROUP_MARK_CONF"
-	chmod 0644 "$SAME_CGROUP_MARK_CONF"
 
 	# Loaded early, by the initramfs hook in real life.
 	run scm_load
@@ -224,15 +230,7 @@ stop_script() {
 
 @test "the unit's ExecStop within a restart keeps the programs attached; ExecStart then replaces them without a gap" {
 	common_setup
-	dest=$BATS_TEST_TMPDIR/dest
-	run install_tree "$dest" prefix=/usr
-	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	u=$dest/$unit_rel
-	start=$dest$(unit_value ExecStart "$u")
-	stop=$(stop_script "$u" "$dest")
-	export SAME_CGROUP_MARK_LIBDIR=$dest/usr/lib/same-cgroup-mark
-	printf 'MASK=%s\nCGROUP=%s\nPIN_DIR=%s\n' "$TEST_MASK" "$TCG" "$PINDIR" >"$SAME_CGROUP_MARK_CONF"
-	chmod 0644 "$SAME_CGROUP_MARK_CONF"
+	install_unit
 	run $start
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	before=$(our_ids)

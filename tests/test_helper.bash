@@ -77,6 +77,7 @@ need_route() {
 iterator_refused() {
 	local f=$BATS_RUN_TMPDIR/iterator-refused
 	if [ ! -e "$f" ]; then
+		# shellcheck disable=SC2016 # expanded by the inner shell
 		if unshare -m sh -c 'mount -t bpf bpf /sys/fs/bpf && "$0" prog loadall "$1" /sys/fs/bpf/probe' \
 			"$BPFTOOL" "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark-iter.bpf.o" >"$f.log" 2>&1; then
 			: >"$f"

@@ -57,6 +57,9 @@ endif
 BPF_SRC := bpf/same-cgroup-mark.bpf.c
 BPF_OBJ := bpf/same-cgroup-mark.bpf.o
 BPF_TMP := bpf/same-cgroup-mark.tmp.o
+# The same programs without kernel BTF reads, for kernels that have no BTF.
+NOBTF_OBJ := bpf/same-cgroup-mark-nobtf.bpf.o
+NOBTF_TMP := bpf/same-cgroup-mark-nobtf.tmp.o
 ITER_SRC := bpf/same-cgroup-mark-iter.bpf.c
 ITER_OBJ := bpf/same-cgroup-mark-iter.bpf.o
 ITER_TMP := bpf/same-cgroup-mark-iter.tmp.o
@@ -65,6 +68,7 @@ SOCKOPS_OBJ := bpf/same-cgroup-mark-sockops.bpf.o
 SOCKOPS_TMP := bpf/same-cgroup-mark-sockops.tmp.o
 HELPER := bpf/scm-set-rodata
 PROBE := tests/scm-probe
+ATTACK := tests/scm-attack
 DRACUT_MOD := dracut/90same-cgroup-mark
 FOREIGN_OBJ := tests/foreign.bpf.o
 REFUSED_OBJ := tests/refused-sockops.bpf.o
@@ -93,13 +97,21 @@ BPF_REQ_CFLAGS = -target bpf -fdebug-prefix-map=$(CURDIR)=. $(CLANG_SYS_INCLUDES
 .DELETE_ON_ERROR:
 .PHONY: all install uninstall clean check load deps test-deps
 
-all: $(BPF_OBJ) $(ITER_OBJ) $(SOCKOPS_OBJ) $(HELPER)
+all: $(BPF_OBJ) $(NOBTF_OBJ) $(ITER_OBJ) $(SOCKOPS_OBJ) $(HELPER)
 
-$(BPF_TMP): $(BPF_SRC) bpf/same-cgroup-mark.h
+$(BPF_TMP): $(BPF_SRC) bpf/same-cgroup-mark.h bpf/scm-kernel.h
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
 
-$(ITER_TMP): $(ITER_SRC) bpf/same-cgroup-mark.h
+$(NOBTF_TMP): $(BPF_SRC) bpf/same-cgroup-mark.h
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -DSCM_NO_KERNEL_BTF -c $< -o $@
+
+$(NOBTF_OBJ): $(NOBTF_TMP)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(ITER_TMP): $(ITER_SRC) bpf/same-cgroup-mark.h bpf/scm-kernel.h
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
 
@@ -107,7 +119,7 @@ $(ITER_OBJ): $(ITER_TMP)
 	$(call msg,GEN-OBJ,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
 
-$(SOCKOPS_TMP): $(SOCKOPS_SRC) bpf/same-cgroup-mark.h
+$(SOCKOPS_TMP): $(SOCKOPS_SRC) bpf/same-cgroup-mark.h bpf/scm-kernel.h
 	$(call msg,CLANG,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(BPF_REQ_CFLAGS) -c $< -o $@
 
@@ -137,6 +149,10 @@ $(PROBE): tests/scm-probe.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+$(ATTACK): tests/scm-attack.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 install: all
 	$(call msg,INSTALL,$(DESTDIR))
 	$(Q)$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(pkglibdir)
@@ -149,6 +165,7 @@ install: all
 	$(Q)mv -f $(DESTDIR)$(sbindir)/same-cgroup-mark-load.tmp $(DESTDIR)$(sbindir)/same-cgroup-mark-load
 	$(Q)$(INSTALL_DATA) $(LOADER_PARTS) $(DESTDIR)$(pkglibdir)/
 	$(Q)$(INSTALL_DATA) $(BPF_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark.bpf.o
+	$(Q)$(INSTALL_DATA) $(NOBTF_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark-nobtf.bpf.o
 	$(Q)$(INSTALL_DATA) $(ITER_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o
 	$(Q)$(INSTALL_DATA) $(SOCKOPS_OBJ) $(DESTDIR)$(pkglibdir)/same-cgroup-mark-sockops.bpf.o
 	$(Q)$(INSTALL_PROGRAM) $(HELPER) $(DESTDIR)$(pkglibdir)/scm-set-rodata
@@ -172,6 +189,7 @@ uninstall:
 	$(call msg,UNINST,$(DESTDIR))
 	$(Q)rm -f $(DESTDIR)$(sbindir)/same-cgroup-mark-load \
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark.bpf.o \
+		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-nobtf.bpf.o \
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o \
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-sockops.bpf.o \
 		$(DESTDIR)$(pkglibdir)/scm-set-rodata \
@@ -201,7 +219,7 @@ load: deps
 
 # The whole test suite, as root, against the running kernel.
 check: test-deps
-	$(Q)$(MAKE) --no-print-directory all $(PROBE) $(FOREIGN_OBJ) $(REFUSED_OBJ)
+	$(Q)$(MAKE) --no-print-directory all $(PROBE) $(ATTACK) $(FOREIGN_OBJ) $(REFUSED_OBJ)
 	$(Q)$(BATS) tests
 
 # Boot an initramfs with the dracut module in QEMU on Debian's kernels (as
@@ -291,5 +309,5 @@ $(BENCH_NOCOUNT): $(BENCH_NOCOUNT_TMP)
 
 clean:
 	$(call msg,CLEAN,)
-	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(ITER_OBJ) $(ITER_TMP) $(SOCKOPS_OBJ) $(SOCKOPS_TMP) $(HELPER) $(PROBE) $(FOREIGN_OBJ) $(REFUSED_OBJ) $(BENCH) \
+	$(Q)rm -f $(BPF_OBJ) $(BPF_TMP) $(NOBTF_OBJ) $(NOBTF_TMP) $(ITER_OBJ) $(ITER_TMP) $(SOCKOPS_OBJ) $(SOCKOPS_TMP) $(HELPER) $(PROBE) $(ATTACK) $(FOREIGN_OBJ) $(REFUSED_OBJ) $(BENCH) \
 		$(BENCH_FLOOR) $(BENCH_NOCOUNT_TMP) $(BENCH_NOCOUNT)

@@ -117,6 +117,31 @@ static __always_inline void scm_set_slot(__u8 *slot)
 }
 
 /*
+ * Device-bound listeners (SO_BINDTODEVICE), by owner uid and port: slot
+ * scm_port_slot(uid, port) is 1 once a TCP socket of that uid listened on
+ * that port bound to a device.  A connect program's listener lookup never
+ * finds such a listener (it looks up with no device), while delivery
+ * prefers it to an unbound listener of the same address and port, which
+ * only a socket of the same uid can share with it (SO_REUSEPORT).  So a
+ * connect whose lookup found a listener of uid U on port P is not marked
+ * while this slot of (U, P) is set.  Set when a socket starts listening
+ * (the sock_ops program) and for listeners found by the iterator, never
+ * cleared; slots are shared: a set slot costs marks on that uid and port
+ * only, and only a socket of that uid can set it.
+ */
+struct scm_devbound_slots {
+	__u8 slot[SCM_PORT_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scm_devbound_slots);
+	SCM_MAP_PINNING
+} scm_devbound SEC(".maps");
+
+/*
  * Record that the listener @owner listens on @port (host byte order): the
  * port, and the slots of its cgroup and of its ancestors.
  */
@@ -150,26 +175,33 @@ enum scm_counter {
 	SCM_NO_GROUP_PORT,	/* connect to an address other than loopback,
 				 * the group listens on no such port: not
 				 * looked up */
+	SCM_SHARED_PORT,	/* listener of the group, but another group
+				 * may take the connection: its reuseport
+				 * group has a member of another group (or
+				 * more than SCM_REUSEPORT_MAX), or a
+				 * device-bound listener of its uid is on the
+				 * port */
 	SCM_NR_COUNTERS,
 };
 
 /*
  * A reload takes the counters over from the loaded instance, by name.  A
  * map whose definition changes gets a new name, so that a reload from an
- * older version starts a new map instead of failing to reuse the old one:
- * versions up to 0.1.0 had 6 counters in "scm_counters".
+ * older version starts a new map instead of reusing one of the old size:
+ * versions up to 0.1.0 had 6 counters in "scm_counters", up to 0.2.0 8 in
+ * "scm_stats".
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SCM_NR_COUNTERS);
 	__type(key, __u32);
 	__type(value, __u64);
-} scm_stats SEC(".maps");
+} scm_counts SEC(".maps");
 
 static __always_inline void count(__u32 what)
 {
 #ifndef SCM_BENCH_NO_COUNTERS	/* the benchmark measures what counting costs */
-	__u64 *n = bpf_map_lookup_elem(&scm_stats, &what);
+	__u64 *n = bpf_map_lookup_elem(&scm_counts, &what);
 
 	if (n)
 		*n += 1;
@@ -185,13 +217,14 @@ static __always_inline void count(__u32 what)
  * first count, so that "since when" survives reloads with the map.
  */
 #define SCM_PAIRS	4096
+#define SCM_PAIR_SHARED	2	/* not marked: SCM_SHARED_PORT */
 
 struct scm_pair {
 	__u64 client;		/* cgroup id of the connecting task */
 	__u64 listener;		/* the listener's recorded cgroup id */
 	__u64 group;		/* its ancestor at scm_level; the cgroup at 0 */
 	__u16 port;		/* destination port, host byte order */
-	__u8 marked;
+	__u8 marked;		/* 1; 0 not marked; SCM_PAIR_SHARED */
 	__u8 pad[5];
 };
 
@@ -228,11 +261,19 @@ static __always_inline void count_pair(const struct scm_pair *pair)
  * A connect to an address other than loopback that found a listener: the
  * connect program leaves a note in the client socket's storage, and the
  * sock_ops program, once the route is known to stay on this host, ORs in
- * mask (0: the listener is of another group) and counts pair (when
- * pair.client is set), then deletes the note.
+ * mask (0: not a match), counts verdict and pair (when pair.client is
+ * set), then deletes the note.  The note names the
+ * destination it was written for: a note left by a connect that failed
+ * before the sock_ops program ran (the socket may connect again, elsewhere)
+ * is not acted on for another destination.  Up to 0.2.0 notes had no
+ * destination, in "scm_pending".
  */
 struct scm_note {
 	__u32 mask;
+	__u32 verdict;		/* the counter for a local connect */
+	__u32 daddr[4];		/* network byte order; [0] alone for IPv4 */
+	__u16 dport;		/* network byte order */
+	__u16 family;		/* of daddr: AF_INET (also for ::ffff:a.b.c.d) or AF_INET6 */
 	__u32 pad;
 	struct scm_pair pair;
 };
@@ -242,7 +283,7 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct scm_note);
-} scm_pending SEC(".maps");
+} scm_notes SEC(".maps");
 
 #endif /* SCM_MARKING */
 

@@ -10,8 +10,6 @@
 bats_require_minimum_version 1.5.0
 load test_helper
 
-EX=$SCM_TOP/nft-examples
-TABLE=same_cgroup_mark
 PROTECTED=5432 # the first example port in protect-ports.nft
 OPEN=53        # the example port in open_ports
 
@@ -35,30 +33,6 @@ teardown() {
 	fi
 	common_teardown
 	return "$rc"
-}
-
-# nft_ns ARGS...: nft in the test's network namespace.  The rulesets include
-# the absolute path /run/same-cgroup-mark/mask.nft: this nft runs in a mount
-# namespace of its own with a private /run whose same-cgroup-mark directory
-# is this test's SAME_CGROUP_MARK_RUNDIR, so it reads the mask this test's
-# loader wrote, from the ruleset file exactly as shipped.  The host's /run
-# is not touched.
-nft_ns() {
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	ip netns exec "$NS" unshare --mount --propagation private sh -c '
-		mount -t tmpfs scm-test-run /run &&
-		mkdir /run/same-cgroup-mark &&
-		mount --bind "$0" /run/same-cgroup-mark &&
-		exec nft "$@"' "$SAME_CGROUP_MARK_RUNDIR" "$@"
-}
-
-# load_ruleset NAME: load nft-examples/NAME.nft into NS.
-load_ruleset() {
-	local out
-	out=$(nft_ns -f "$EX/$1.nft" 2>&1) || {
-		printf 'nft -f %s failed:\n%s\n' "$1.nft" "$out" >&2
-		return 1
-	}
 }
 
 # talk CGROUP NETNS ADDR PORT [OPTIONS]: connect from CGROUP in NETNS, send
@@ -86,27 +60,6 @@ refused() {
 		[ $((t1 - t0)) -ge 1000000 ]; then
 		printf 'connect %s (cgroup %s, netns %s): status %s after %s us, expected a fast refusal:\n%s\n' \
 			"$*" "${cg#"$CGROOT"/}" "$ns" "$rc" $((t1 - t0)) "$out" >&2
-		return 1
-	fi
-}
-
-# packets NAME: the packets of the named counter in NS.
-packets() {
-	ip netns exec "$NS" nft list counter inet "$TABLE" "$1" |
-		sed -n 's/^[[:space:]]*packets \([0-9][0-9]*\) bytes .*/\1/p'
-}
-
-# expect_counters NAME=N...: the named counters in NS hold exactly these
-# packet counts.
-expect_counters() {
-	local kv got bad=
-	for kv in "$@"; do
-		got=$(packets "${kv%%=*}")
-		[ "$got" = "${kv#*=}" ] || bad="$bad ${kv%%=*}=$got (expected ${kv#*=})"
-	done
-	if [ -n "$bad" ]; then
-		echo "counters:$bad" >&2
-		ip netns exec "$NS" nft list counters table inet "$TABLE" >&2
 		return 1
 	fi
 }

@@ -3,11 +3,14 @@
  * scm-probe: the sockets the same-cgroup-mark tests need.
  *
  *   scm-probe listen ADDR PORT [--reuseport] [--v6only|--dualstack] [--echo]
- *		      [--nobind] [--freebind]
+ *		      [--nobind] [--freebind] [--steer-first] [--device IF]
  *	Bind and listen, print the bound port on stdout, then accept forever
  *	(echoing what each peer sends with --echo, else closing at once).
  *	--nobind calls listen() without bind(): the kernel picks the port.
  *	--freebind binds with IP_FREEBIND, to an address the host need not own.
+ *	--steer-first attaches a classic BPF reuseport program that sends
+ *	every connection to the group's first member (no privilege needed).
+ *	--device binds the socket to the network device IF (SO_BINDTODEVICE).
  *
  *   scm-probe connect ADDR PORT [--mark M] [--bind ADDR] [--udp|--icmp]
  *		       [--talk] [--timeout SEC] [--nonblock|--fastopen|
@@ -23,6 +26,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,6 +43,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: scm-probe listen ADDR PORT [--reuseport] [--v6only|--dualstack] [--echo] [--nobind] [--freebind]\n"
+		"                        [--steer-first] [--device IF]\n"
 		"       scm-probe connect ADDR PORT [--mark M] [--bind ADDR] [--udp|--icmp] [--talk] [--timeout SEC]\n"
 		"                         [--nonblock|--fastopen|--fastopen-connect]\n");
 	exit(2);
@@ -88,7 +93,8 @@ static int do_listen(int argc, char **argv)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int one = 1, v6only = -1, echo = 0, reuseport = 0, nobind = 0;
-	int freebind = 0;
+	int freebind = 0, steer = 0;
+	const char *device = NULL;
 	int fd, i;
 
 	if (argc < 4)
@@ -107,6 +113,10 @@ static int do_listen(int argc, char **argv)
 			nobind = 1;
 		else if (!strcmp(argv[i], "--freebind"))
 			freebind = 1;
+		else if (!strcmp(argv[i], "--steer-first"))
+			steer = 1;
+		else if (!strcmp(argv[i], "--device") && i + 1 < argc)
+			device = argv[++i];
 		else
 			usage();
 	}
@@ -124,10 +134,25 @@ static int do_listen(int argc, char **argv)
 			 setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) :
 			 setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one))))
 		die("IP_FREEBIND");
+	if (device && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device,
+				 strlen(device)))
+		die("SO_BINDTODEVICE");
 	if (!nobind && bind(fd, (struct sockaddr *)&ss, len))
 		die("bind");
 	if (listen(fd, 128))
 		die("listen");
+	if (steer) {
+		/*
+		 * "ret #0", the index of the member to deliver to, for the
+		 * whole group the socket joined when it started listening.
+		 */
+		struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+		struct sock_fprog prog = { .len = 1, .filter = code };
+
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF,
+			       &prog, sizeof(prog)))
+			die("SO_ATTACH_REUSEPORT_CBPF");
+	}
 	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len))
 		die("getsockname");

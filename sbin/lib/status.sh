@@ -95,9 +95,11 @@ status_instance() {
 	_want=$hooks
 	if [ "${_route:-0}" = 1 ]; then
 		_mode='every local address'
+		_reuse='members checked: one of another group, or a device-bound listener on the port, is no match'
 		_want="$_want $route_hook"
 	else
 		_mode='loopback only'
+		_reuse='NOT checked (no kernel BTF): a same-uid member of another group can receive marked connections'
 	fi
 	_list=$(attached_ids "$_cg") || _rc=1
 	_progs=
@@ -122,9 +124,12 @@ status_instance() {
 		_jprogs="$_jprogs,{\"name\":\"$_name\",\"id\":${_id:-null},\"attach_type\":\"${_h#*:}\",\"attached\":$_att}"
 	done
 	[ "$_n" -eq "$_of" ] || _rc=1
-	_counters=$(print_counters "$1/scm_stats")
+	# Up to 0.2.0 the counters were in scm_stats.
+	_cpin=$1/scm_counts
+	[ -e "$_cpin" ] || _cpin=$1/scm_stats
+	_counters=$(print_counters "$_cpin")
 	if [ -n "$json" ]; then
-		_jinst="$_jinst,{\"instance\":$(json_str "$1"),\"cgroup\":$(json_str "$_cg"),\"mask\":${_mask:+\"}${_mask:-null}${_mask:+\"},\"level\":${_level:-null},\"marking\":\"$_mode\",\"pairs\":$([ "${_pairs:-0}" = 1 ] && echo true || echo false),\"programs\":[${_jprogs#,}],\"counters\":{${_counters}}}"
+		_jinst="$_jinst,{\"instance\":$(json_str "$1"),\"cgroup\":$(json_str "$_cg"),\"mask\":${_mask:+\"}${_mask:-null}${_mask:+\"},\"level\":${_level:-null},\"marking\":\"$_mode\",\"reuseport_checked\":$([ "${_route:-0}" = 1 ] && echo true || echo false),\"pairs\":$([ "${_pairs:-0}" = 1 ] && echo true || echo false),\"programs\":[${_jprogs#,}],\"counters\":{${_counters}}}"
 		return 0
 	fi
 	case $_level in
@@ -143,8 +148,8 @@ status_instance() {
 	else
 		_text="${_text}state:    partly loaded (run $me to repair, or $me -u)$nl"
 	fi
-	_text="$_text$(printf 'mask:     %s\nlevel:    %s\nmarking:  %s\npairs:    %s\ncgroup:   %s\npin dir:  %s\ninstance: %s\nprograms:\n%s' \
-		"${_mask:-(unreadable)}" "$_level" "$_mode" "$_pairs" "${_cg:-(unknown)}" "$pindir" "$1" "$_progs")$nl"
+	_text="$_text$(printf 'mask:     %s\nlevel:    %s\nmarking:  %s\nreuseport: %s\npairs:    %s\ncgroup:   %s\npin dir:  %s\ninstance: %s\nprograms:\n%s' \
+		"${_mask:-(unreadable)}" "$_level" "$_mode" "$_reuse" "$_pairs" "${_cg:-(unknown)}" "$pindir" "$1" "$_progs")$nl"
 	[ -z "$_counters" ] || _text="${_text}counters:$nl$_counters$nl"
 }
 
@@ -164,6 +169,7 @@ print_counters() {
 				"5|not marked: client group never bound TCP|group_never_bound|" \
 				"7|not marked: group listens on no such port|no_group_port|" \
 				"6|not marked: destination not on this host|not_local|" \
+				"8|not marked: port shared with another group|shared_port|" \
 				"3|not marked: listener bound before loading|unknown_listener|" \
 				"4|TCP binds recorded|binds", f, "|")
 			for (i = 1; i < n; i += 3) {
@@ -256,8 +262,8 @@ do_pairs() {
 					level, np, max, (full ? "true" : "false")
 				for (i = 1; i <= np; i++) {
 					o = order[i]
-					printf "%s{\"connects\":%d,\"marked\":%s,\"port\":%d,", (i > 1 ? "," : ""),
-						c[o], (ma[o] == 1 ? "true" : "false"), po[o]
+					printf "%s{\"connects\":%d,\"marked\":%s,\"shared_port\":%s,\"port\":%d,", (i > 1 ? "," : ""),
+						c[o], (ma[o] == 1 ? "true" : "false"), (ma[o] == 2 ? "true" : "false"), po[o]
 					printf "\"client\":{\"id\":%s,\"cgroup\":%s},", cl[o], jcg(cl[o])
 					printf "\"listener\":{\"id\":%s,\"cgroup\":%s,\"group_id\":%s,\"group\":%s}}",
 						li[o], jcg(li[o]), gr[o], jcg(gr[o])
@@ -274,7 +280,8 @@ do_pairs() {
 			printf "%9s %-6s %5s  %s\n", "connects", "marked", "port", "client -> listener" ((level > 0) ? " (group at depth " level ")" : "")
 			for (i = 1; i <= np; i++) {
 				o = order[i]
-				printf "%9d %-6s %5d  %s -> %s", c[o], (ma[o] == 1 ? "yes" : "no"), po[o], cg(cl[o]), cg(li[o])
+				# 2: not marked, the port is shared with another group.
+				printf "%9d %-6s %5d  %s -> %s", c[o], (ma[o] == 1 ? "yes" : ma[o] == 2 ? "shared" : "no"), po[o], cg(cl[o]), cg(li[o])
 				if (level > 0)
 					printf " (%s)", cg(gr[o])
 				printf "\n"
@@ -283,8 +290,8 @@ do_pairs() {
 		function before(a, b) {
 			if (c[a] != c[b])
 				return c[a] > c[b]
-			if (ma[a] != ma[b])
-				return ma[a] > ma[b]
+			if ((ma[a] == 1) != (ma[b] == 1))
+				return ma[a] == 1
 			return cl[a] + 0 < cl[b] + 0
 		}
 		function strftime_utc(t,   cmd, out) {

@@ -165,7 +165,8 @@ EOF
 # object, or with OBJ in its place.
 fallback_lib() {
 	mkdir -p "$1"
-	cp "$SAME_CGROUP_MARK_LIBDIR"/same-cgroup-mark.bpf.o "$SAME_CGROUP_MARK_LIBDIR"/same-cgroup-mark-iter.bpf.o \
+	cp "$SAME_CGROUP_MARK_LIBDIR"/same-cgroup-mark.bpf.o "$SAME_CGROUP_MARK_LIBDIR"/same-cgroup-mark-nobtf.bpf.o \
+		"$SAME_CGROUP_MARK_LIBDIR"/same-cgroup-mark-iter.bpf.o \
 		"$SAME_CGROUP_MARK_LIBDIR"/scm-set-rodata "$1/"
 	[ -z "${2:-}" ] || cp "$2" "$1/same-cgroup-mark-sockops.bpf.o"
 }

@@ -161,18 +161,18 @@ refused_and_unchanged() {
 	ids=$(prog_ids_at "$TCG")
 	[ "$(echo "$ids" | wc -w)" -eq "$SCM_PROGS" ]
 	# Root reads the same paths: a refusal below is not a wrong path.
-	counters=$(bpftool -j map dump pinned "$inst/scm_stats")
+	counters=$(bpftool -j map dump pinned "$inst/scm_counts")
 	rodata=$(bpftool -j map dump pinned "$inst/scm_rodata")
 	bpftool prog show pinned "$inst/scm_connect4" >/dev/null
 
-	run "${NOBODY[@]}" bpftool map dump pinned "$inst/scm_stats"
+	run "${NOBODY[@]}" bpftool map dump pinned "$inst/scm_counts"
 	echo "map dump: exit $status: $output"
 	[ "$status" -ne 0 ]
 	[[ "$output" != *'"value"'* ]]
 	run "${NOBODY[@]}" bpftool prog dump xlated pinned "$inst/scm_connect4"
 	echo "prog dump: exit $status: $output"
 	[ "$status" -ne 0 ]
-	run "${NOBODY[@]}" bpftool map update pinned "$inst/scm_stats" key 0 0 0 0 value 1 0 0 0 0 0 0 0
+	run "${NOBODY[@]}" bpftool map update pinned "$inst/scm_counts" key 0 0 0 0 value 1 0 0 0 0 0 0 0
 	echo "map update: exit $status: $output"
 	[ "$status" -ne 0 ]
 	run "${NOBODY[@]}" bpftool cgroup detach "$TCG" cgroup_inet4_connect pinned "$inst/scm_connect4"
@@ -190,7 +190,7 @@ refused_and_unchanged() {
 	[ "$(prog_ids_at "$TCG")" = "$ids" ]
 	[ -e "$inst/scm_connect4" ]
 	[ ! -e "$dir/mine" ]
-	[ "$(bpftool -j map dump pinned "$inst/scm_stats")" = "$counters" ]
+	[ "$(bpftool -j map dump pinned "$inst/scm_counts")" = "$counters" ]
 	[ "$(bpftool -j map dump pinned "$inst/scm_rodata")" = "$rodata" ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"

@@ -9,6 +9,9 @@
 #define SCM_MARKING
 #include "../bpf/same-cgroup-mark.h"
 
+/* Patched by the loader as the real object's is. */
+const volatile __u32 scm_mask = 0x40000000;
+
 SEC("sockops")
 int scm_sockops(struct bpf_sock_ops *skops)
 {
@@ -16,8 +19,11 @@ int scm_sockops(struct bpf_sock_ops *skops)
 
 	count(SCM_MARKED);
 	bpf_map_lookup_elem(&scm_ports, &zero);
+	bpf_map_lookup_elem(&scm_devbound, &zero);
 	bpf_sk_storage_get(&scm_owner, skops->sk, 0, 0);
-	bpf_sk_storage_get(&scm_pending, skops->sk, 0, 0);
+	bpf_sk_storage_get(&scm_notes, skops->sk, 0, 0);
+	if (skops->sk && scm_mask)
+		bpf_get_socket_cookie(skops);
 	return *(__u32 *)((char *)skops + 4096);
 }
 

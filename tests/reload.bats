@@ -192,7 +192,7 @@ reload_fails() {
 	run scm_load -m 0x20
 	[ "$status" -eq 0 ]
 	grep -qx 'define SCM_MASK = 0x00000020' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
-	[ -z "$(ls "$SAME_CGROUP_MARK_RUNDIR" | grep -v -e '^lock$' -e '^mask.nft$' -e '^scm.o$')" ]
+	rundir_clean
 	# nft accepts it as an include.
 	printf 'include "%s"\ntable inet scmt { chain c { meta mark & $SCM_MASK == $SCM_MASK accept; }; }\n' \
 		"$SAME_CGROUP_MARK_RUNDIR/mask.nft" >"$BATS_TEST_TMPDIR/t.nft"

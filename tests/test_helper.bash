@@ -417,8 +417,10 @@ exactly_one_instance() {
 	fi
 	# shellcheck disable=SC2012
 	files=$(ls -A "$PINDIR/$insts" | sort | xargs)
-	local want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_owner scm_pair_since scm_pairs scm_pending scm_ports scm_rodata scm_stats"
-	[ -z "$SCM_ROUTE" ] || want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_owner scm_pair_since scm_pairs scm_pending scm_ports scm_rodata scm_sockops scm_stats"
+	# Without kernel BTF the object has scm_marked, with it the sock_ops
+	# program is pinned too.
+	local want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_counts scm_devbound scm_marked scm_notes scm_owner scm_pair_since scm_pairs scm_ports scm_rodata"
+	[ -z "$SCM_ROUTE" ] || want_files="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_counts scm_devbound scm_notes scm_owner scm_pair_since scm_pairs scm_ports scm_rodata scm_sockops"
 	if [ "$files" != "$want_files" ]; then
 		echo "files of $PINDIR/$insts: '$files'" >&2
 		return 1
@@ -468,12 +470,12 @@ nothing_loaded() {
 }
 
 # rundir_clean [MASK]: the run directory holds the lock, the nftables
-# definition and the loaded copy of the object at most (no *.tmp, no
+# definition and the loaded copies of the objects at most (no *.tmp, no
 # leftovers of the helper); with MASK, the definition is MASK's.
 rundir_clean() {
 	local extra
 	# shellcheck disable=SC2010 # the loader's own file names: no blanks
-	extra=$(ls -A "$SAME_CGROUP_MARK_RUNDIR" 2>/dev/null | grep -v -x -e lock -e mask.nft -e scm.o | xargs)
+	extra=$(ls -A "$SAME_CGROUP_MARK_RUNDIR" 2>/dev/null | grep -v -x -e lock -e mask.nft -e scm.o -e scm-sockops.o | xargs)
 	if [ -n "$extra" ]; then
 		echo "left in $SAME_CGROUP_MARK_RUNDIR: $extra" >&2
 		return 1
@@ -486,10 +488,10 @@ rundir_clean() {
 
 # global_iter_pins: the pins a first load's listener iterator makes in the
 # bpffs root for the time it runs (scm_owner, scm_binders, scm_ports,
-# same_cgroup_mark_iter_PID).
+# scm_devbound, same_cgroup_mark_iter_PID).
 global_iter_pins() {
 	# shellcheck disable=SC2010 # bpffs names have no blanks worth handling
-	ls -A /sys/fs/bpf | grep -x -e scm_owner -e scm_binders -e scm_ports -e 'same_cgroup_mark_iter_[0-9]*' | xargs
+	ls -A /sys/fs/bpf | grep -x -e scm_owner -e scm_binders -e scm_ports -e scm_devbound -e 'same_cgroup_mark_iter_[0-9]*' | xargs
 }
 
 # no_stray_pins: bpffs holds nothing of this test but PINDIR (and the pins

@@ -95,11 +95,17 @@ status_instance() {
 	_want=$hooks
 	if [ "${_route:-0}" = 1 ]; then
 		_mode='every local address'
-		_reuse='members checked: one of another group, or a device-bound listener on the port, is no match'
 		_want="$_want $route_hook"
 	else
 		_mode='loopback only'
-		_reuse='NOT checked (no kernel BTF): a same-uid member of another group can receive marked connections'
+	fi
+	# The object without kernel BTF reads has scm_marked.
+	if [ -e "$1/scm_marked" ]; then
+		_reuse=false
+		_rtext='NOT looked into (no kernel BTF): a same-uid member of another group may get marked connections'
+	else
+		_reuse=true
+		_rtext='looked into: a member of another group, or a device-bound listener on the port, is no match'
 	fi
 	_list=$(attached_ids "$_cg") || _rc=1
 	_progs=
@@ -129,7 +135,7 @@ status_instance() {
 	[ -e "$_cpin" ] || _cpin=$1/scm_stats
 	_counters=$(print_counters "$_cpin")
 	if [ -n "$json" ]; then
-		_jinst="$_jinst,{\"instance\":$(json_str "$1"),\"cgroup\":$(json_str "$_cg"),\"mask\":${_mask:+\"}${_mask:-null}${_mask:+\"},\"level\":${_level:-null},\"marking\":\"$_mode\",\"reuseport_checked\":$([ "${_route:-0}" = 1 ] && echo true || echo false),\"pairs\":$([ "${_pairs:-0}" = 1 ] && echo true || echo false),\"programs\":[${_jprogs#,}],\"counters\":{${_counters}}}"
+		_jinst="$_jinst,{\"instance\":$(json_str "$1"),\"cgroup\":$(json_str "$_cg"),\"mask\":${_mask:+\"}${_mask:-null}${_mask:+\"},\"level\":${_level:-null},\"marking\":\"$_mode\",\"reuseport_checked\":$_reuse,\"pairs\":$([ "${_pairs:-0}" = 1 ] && echo true || echo false),\"programs\":[${_jprogs#,}],\"counters\":{${_counters}}}"
 		return 0
 	fi
 	case $_level in
@@ -149,7 +155,7 @@ status_instance() {
 		_text="${_text}state:    partly loaded (run $me to repair, or $me -u)$nl"
 	fi
 	_text="$_text$(printf 'mask:     %s\nlevel:    %s\nmarking:  %s\nreuseport: %s\npairs:    %s\ncgroup:   %s\npin dir:  %s\ninstance: %s\nprograms:\n%s' \
-		"${_mask:-(unreadable)}" "$_level" "$_mode" "$_reuse" "$_pairs" "${_cg:-(unknown)}" "$pindir" "$1" "$_progs")$nl"
+		"${_mask:-(unreadable)}" "$_level" "$_mode" "$_rtext" "$_pairs" "${_cg:-(unknown)}" "$pindir" "$1" "$_progs")$nl"
 	[ -z "$_counters" ] || _text="${_text}counters:$nl$_counters$nl"
 }
 

@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -295,6 +296,9 @@ static __attribute__((noreturn)) void do_share(int argc, char **argv)
 			     ((struct sockaddr_in6 *)&ss)->sin6_port));
 	fflush(stdout);
 	if (fork() == 0) {
+		/* Goes with the listener: the tests stop that one by its PID. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() == 1)
+			_exit(1);
 		for (;;) {
 			char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 			struct iovec iov = { .iov_base = "s", .iov_len = 1 };

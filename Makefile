@@ -15,7 +15,7 @@
 #   sudo make bench       benchmark: cost, throughput, load time, scale, memory (BENCH_ROUNDS)
 #   make V=1              show the full commands
 
-VERSION := 0.2.0
+VERSION := 0.3.0
 
 CLANG ?= clang
 BPFTOOL ?= bpftool

@@ -54,16 +54,16 @@ install() {
 
 	# The loader keeps its installed pkglibdir and config path: its parts,
 	# the objects and the helper go to the same paths in the image.  The
-	# iterator object (listeners bound before the load) and the sock_ops
-	# object (local addresses other than loopback) are optional for the
-	# loader.
+	# object without kernel BTF reads (kernels without BTF), the iterator
+	# object (listeners bound before the load) and the sock_ops object
+	# (local addresses other than loopback) are optional for the loader.
 	inst_script "$scm_loader" "$scm_image_loader"
 	for scm_part in config changes instances listeners status; do
 		inst_simple "$scm_pkglibdir/$scm_part.sh"
 	done
 	inst_simple "$scm_pkglibdir/same-cgroup-mark.bpf.o"
 	inst_binary "$scm_pkglibdir/scm-set-rodata"
-	for scm_obj in same-cgroup-mark-iter.bpf.o same-cgroup-mark-sockops.bpf.o; do
+	for scm_obj in same-cgroup-mark-nobtf.bpf.o same-cgroup-mark-iter.bpf.o same-cgroup-mark-sockops.bpf.o; do
 		if [ -e "${dracutsysrootdir-}$scm_pkglibdir/$scm_obj" ]; then
 			inst_simple "$scm_pkglibdir/$scm_obj"
 		fi

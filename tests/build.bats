@@ -55,7 +55,7 @@ list_files() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	run makeq "$b" all
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	for o in "$obj_rel" bpf/same-cgroup-mark-iter.bpf.o bpf/same-cgroup-mark-sockops.bpf.o; do
+	for o in "$obj_rel" bpf/same-cgroup-mark-nobtf.bpf.o bpf/same-cgroup-mark-iter.bpf.o bpf/same-cgroup-mark-sockops.bpf.o; do
 		[ -s "$a/$o" ]
 		[ -s "$b/$o" ]
 		run cmp "$a/$o" "$b/$o"
@@ -166,6 +166,7 @@ usr/lib/same-cgroup-mark/config.sh
 usr/lib/same-cgroup-mark/instances.sh
 usr/lib/same-cgroup-mark/listeners.sh
 usr/lib/same-cgroup-mark/same-cgroup-mark-iter.bpf.o
+usr/lib/same-cgroup-mark/same-cgroup-mark-nobtf.bpf.o
 usr/lib/same-cgroup-mark/same-cgroup-mark-sockops.bpf.o
 usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o
 usr/lib/same-cgroup-mark/scm-set-rodata
@@ -243,6 +244,7 @@ usr/lib64/same-cgroup-mark/config.sh
 usr/lib64/same-cgroup-mark/instances.sh
 usr/lib64/same-cgroup-mark/listeners.sh
 usr/lib64/same-cgroup-mark/same-cgroup-mark-iter.bpf.o
+usr/lib64/same-cgroup-mark/same-cgroup-mark-nobtf.bpf.o
 usr/lib64/same-cgroup-mark/same-cgroup-mark-sockops.bpf.o
 usr/lib64/same-cgroup-mark/same-cgroup-mark.bpf.o
 usr/lib64/same-cgroup-mark/scm-set-rodata

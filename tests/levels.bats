@@ -116,17 +116,19 @@ setup() {
 	run scm_load -P 0
 	[ "$status" -eq 0 ]
 	[ "$(counter marked)" = 0 ]
-	# A listener that never called bind() has no record.
+	# A listener that never called bind() is recorded at listen() by the
+	# sock_ops program; without it, it has no record.
 	start_server "$TCG/a" "$NS" 0.0.0.0 0 --nobind
-	local early=$PORT
+	local early=$PORT nobind=0 early_mark=$Z
+	[ -z "$SCM_ROUTE" ] || { nobind=1; early_mark=$M; }
 	start_server "$TCG/b" "$NS" 127.0.0.1 0
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	[ "$(counter 'TCP binds recorded')" = 2 ]
+	[ "$(counter 'TCP binds recorded')" = $((2 + nobind)) ]
 	mkdir "$TCG/c"
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$M" "$TCG/a" "$NS" ::ffff:127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
-	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$early"
+	expect_mark "$early_mark" "$TCG/a" "$NS" 127.0.0.1 "$early"
 	# Nothing in c ever bound a TCP socket: its connects are not looked up.
 	expect_mark "$Z" "$TCG/c" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/c" "$NS" ::ffff:127.0.0.1 "$PORT"
@@ -135,13 +137,13 @@ setup() {
 	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT" --udp
 	run scm_status
 	echo "$output"
-	[ "$(counter marked)" = 2 ]
+	[ "$(counter marked)" = $((2 + nobind)) ]
 	[ "$(counter 'not marked: listener of another group')" = 1 ]
-	[ "$(counter 'not marked: listener bound before loading')" = 1 ]
+	[ "$(counter 'not marked: listener bound before loading')" = $((1 - nobind)) ]
 	[ "$(counter 'not marked: no listener')" = 1 ]
 	[ "$(counter 'not marked: client group never bound TCP')" = 2 ]
 	# Counters survive a reload.
 	run scm_load -P 0
 	[ "$status" -eq 0 ]
-	[ "$(counter marked)" = 2 ]
+	[ "$(counter marked)" = $((2 + nobind)) ]
 }

@@ -60,8 +60,8 @@ rel() {
 	b=$(stat -c %i "$TCG/b")
 	pairs_json "d['counting'] and d['kept'] == 2 and d['max'] == 4096 and not d['full'] and d['level'] == 0"
 	pairs_json "abs(d['since'] - $(date +%s)) < 60"
-	pairs_json "d['pairs'][0] == {'connects': 3, 'marked': True, 'port': $PORT, 'client': {'id': $a, 'cgroup': '$(rel "$TCG/a")'}, 'listener': {'id': $a, 'cgroup': '$(rel "$TCG/a")', 'group_id': $a, 'group': '$(rel "$TCG/a")'}}"
-	pairs_json "d['pairs'][1] == {'connects': 1, 'marked': False, 'port': $PORT, 'client': {'id': $b, 'cgroup': '$(rel "$TCG/b")'}, 'listener': {'id': $a, 'cgroup': '$(rel "$TCG/a")', 'group_id': $a, 'group': '$(rel "$TCG/a")'}}"
+	pairs_json "d['pairs'][0] == {'connects': 3, 'marked': True, 'shared_port': False, 'port': $PORT, 'client': {'id': $a, 'cgroup': '$(rel "$TCG/a")'}, 'listener': {'id': $a, 'cgroup': '$(rel "$TCG/a")', 'group_id': $a, 'group': '$(rel "$TCG/a")'}}"
+	pairs_json "d['pairs'][1] == {'connects': 1, 'marked': False, 'shared_port': False, 'port': $PORT, 'client': {'id': $b, 'cgroup': '$(rel "$TCG/b")'}, 'listener': {'id': $a, 'cgroup': '$(rel "$TCG/a")', 'group_id': $a, 'group': '$(rel "$TCG/a")'}}"
 }
 
 @test "connects to the host's own other addresses are counted, connects to another host are not" {

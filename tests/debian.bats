@@ -100,7 +100,7 @@ no_restart_no_stop() {
 	cat "$calls"
 	grep -qx 'systemctl --system daemon-reload' "$calls"
 	grep -qx 'deb-systemd-invoke start same-cgroup-mark.service' "$calls"
-	! grep -q '^loader' "$calls"
+	! grep -q '^loader' "$calls" || false
 	no_restart_no_stop
 }
 
@@ -109,8 +109,8 @@ no_restart_no_stop() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	cat "$calls"
 	grep -qx 'deb-systemd-invoke reload same-cgroup-mark.service' "$calls"
-	! grep -q 'invoke start' "$calls"
-	! grep -q '^loader' "$calls"
+	! grep -q 'invoke start' "$calls" || false
+	! grep -q '^loader' "$calls" || false
 	no_restart_no_stop
 }
 
@@ -166,7 +166,7 @@ no_restart_no_stop() {
 	STUB_POLICY_RC=101 run --separate-stderr maint none postinst configure ''
 	[ "$status" -eq 0 ]
 	grep -qx 'policy-rc.d same-cgroup-mark start' "$calls"
-	! grep -q '^loader' "$calls"
+	! grep -q '^loader' "$calls" || false
 	[[ "$stderr" == *"policy-rc.d forbids"* ]] || { echo "$stderr"; false; }
 
 	: >"$calls"

@@ -112,15 +112,20 @@ install_unit() {
 	[ "$status" -eq 0 ] || { echo "systemd-analyze verify: $output"; false; }
 }
 
-@test "systemd-analyze verify accepts the unit installed the Debian way, in /lib/systemd/system" {
+@test "systemd-analyze verify accepts the unit installed where this release's systemd.pc says, as the package installs it" {
 	need_systemd_analyze
+	# debian/rules asks pkg-config the same: /lib/systemd/system on Debian
+	# 12, /usr/lib/systemd/system on Debian 13.
+	dir=$(pkg-config --variable=systemdsystemunitdir systemd) ||
+		skip "pkg-config finds no systemd.pc (systemd-dev on Debian 13)"
+	[[ "$dir" == /* ]]
+	grep -q 'pkg-config --variable=systemdsystemunitdir systemd' "$top/debian/rules"
 	dest=$BATS_TEST_TMPDIR/dest
-	run install_tree "$dest" prefix=/usr libdir=/usr/lib systemdunitdir=/lib/systemd/system
+	run install_tree "$dest" prefix=/usr libdir=/usr/lib systemdunitdir="$dir"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	[ -f "$dest/lib/systemd/system/same-cgroup-mark.service" ]
-	[ ! -e "$dest/$unit_rel" ]
+	[ -f "$dest$dir/same-cgroup-mark.service" ]
 
-	run verify "$dest" /lib/systemd/system/same-cgroup-mark.service
+	run verify "$dest" "$dir/same-cgroup-mark.service"
 	[ "$status" -eq 0 ] || { echo "systemd-analyze verify: $output"; false; }
 }
 

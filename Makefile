@@ -8,7 +8,8 @@
 #   sudo make check       install missing test tools (Debian), build, run the test suite
 #   sudo make check-boot  boot the dracut module in QEMU on Debian's 6.1 and 6.12 kernels
 #   sudo make check-package  build the Debian package, install, upgrade, remove, purge it
-#   sudo make check-system   the package on Debian 12 booted with systemd in QEMU
+#   sudo make check-system   the package on Debian 12 (SCM_SYSTEM_SUITE=trixie: 13) booted with systemd in QEMU
+#   sudo make check-release  "make check-package" (SCM_RELEASE_CMD) in a Debian 13 (SCM_RELEASE) userland
 #   sudo make check-kernels  the test suite on Debian's 6.1 and 6.12 kernels in QEMU
 #   make fuzz             fuzz the .rodata helper with libFuzzer (FUZZ_SECONDS, default 60)
 #   sudo make soak        reload under a mixed client/server load (SOAK_SECONDS, default 300)
@@ -229,12 +230,22 @@ check-boot: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)MAKE='$(MAKE)' sh tests/boot/run
 
-# The package on a Debian 12 system booted with systemd in QEMU, on Debian's
-# kernels (as root; installs mmdebstrap, cpio, qemu-system-x86 and the
-# package build tools if missing; slow without KVM).
+# The package on a Debian system booted with systemd in QEMU, on Debian's
+# kernels: Debian 12, or the release SCM_SYSTEM_SUITE names (as root;
+# installs mmdebstrap, cpio, qemu-system-x86 and the package build tools if
+# missing; slow without KVM).
 .PHONY: check-system
 check-system:
 	$(Q)sh tests/system/run
+
+# A command run in this tree inside a fresh userland of another Debian
+# release, on this kernel, as a user of that release would run it
+# (tests/release/run; as root; installs mmdebstrap if missing).
+SCM_RELEASE ?= trixie
+SCM_RELEASE_CMD ?= make check-package
+.PHONY: check-release
+check-release:
+	$(Q)sh tests/release/run '$(SCM_RELEASE)' '$(SCM_RELEASE_CMD)'
 
 # The bats suite on Debian's kernels (6.1, 6.12), each booted in QEMU, and
 # on this host, with one summary line per kernel (as root; installs the

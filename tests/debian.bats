@@ -62,8 +62,9 @@ EOF
 }
 
 # maint SYSTEMD SCRIPT ARGS...: run debian/same-cgroup-mark.SCRIPT with ARGS
-# in a private mount namespace, with /run/systemd/system when SYSTEMD is
-# "systemd", the stand-ins first in PATH and as /usr/sbin/same-cgroup-mark-load
+# in a private mount namespace with a /run of its own, holding
+# /run/systemd/system when SYSTEMD is "systemd", the stand-ins first in
+# PATH and as /usr/sbin/same-cgroup-mark-load
 # (and /usr/sbin/policy-rc.d when STUB_POLICY_RC is set).
 maint() {
 	local systemd=$1 script=$top/debian/same-cgroup-mark.$2
@@ -71,7 +72,9 @@ maint() {
 	unshare -m --propagation private sh -c '
 		stubs=$1 systemd=$2 script=$3
 		shift 3
-		mount -t tmpfs scm-test /run/systemd || exit 99
+		# A /run of its own: /run/systemd need not exist where systemd
+		# does not run.
+		mount -t tmpfs scm-test /run && mkdir /run/systemd || exit 99
 		[ "$systemd" != systemd ] || mkdir /run/systemd/system || exit 99
 		mount -t tmpfs scm-test /usr/sbin || exit 99
 		cp "$stubs/same-cgroup-mark-load" /usr/sbin/ || exit 99

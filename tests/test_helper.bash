@@ -37,13 +37,14 @@ cgroup2_root() {
 		/proc/self/mountinfo
 }
 
-CGROOT=$(cgroup2_root)
+# setup_suite finds it once for the whole suite.
+CGROOT=${SCM_SUITE_CGROOT-$(cgroup2_root)}
 
 # Such a host instance marks the tests' same-cgroup connections too.  The
 # tests then load their programs with a bit of their own (TEST_MASK) and
 # expect_mark ignores the host's bits, so the suite runs on a host where
 # same-cgroup-mark is in use and still tells marked from unmarked.
-HOST_MASK=$(host_mask)
+HOST_MASK=${SCM_SUITE_HOST_MASK-$(host_mask)}
 TEST_MASK=$DEFAULT_MASK
 for bit in 0x40000000 0x00100000 0x00200000 0x00400000; do
 	if [ $((HOST_MASK & bit)) -eq 0 ]; then

@@ -9,7 +9,7 @@
 # Destinations: loopback, the namespace's own non-loopback addresses
 # (10.99.0.1, fd99::1: the sock_ops path), IPv6 and v4-mapped.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)

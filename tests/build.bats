@@ -8,7 +8,7 @@
 # writes build outputs works in a copy of the tracked sources under the test's
 # own scratch directory, never in the source tree.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 
 top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 obj_rel=bpf/same-cgroup-mark.bpf.o

@@ -6,7 +6,7 @@
 # itself: one instance, four programs attached, marking right, nothing left
 # in the run directory.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 ITERATIONS=25

@@ -11,7 +11,7 @@
 # deb-systemd-invoke and the loader are stand-ins that log their calls.
 # Needs root (unshare -m) and shellcheck.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 
 top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 scripts="$top/debian/same-cgroup-mark.postinst $top/debian/same-cgroup-mark.prerm $top/debian/same-cgroup-mark.postrm"

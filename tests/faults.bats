@@ -23,7 +23,7 @@
 #   loadall of the four programs: exit 0, the new state without the sock_ops
 #   program (loopback destinations only), a warning naming the step.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 setup() {

@@ -4,7 +4,7 @@
 # short run of tests/fuzz/run, seeded with the real objects.  "make fuzz"
 # runs longer (FUZZ_SECONDS, default 60).
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 
 top="$BATS_TEST_DIRNAME/.."
 

@@ -6,7 +6,7 @@
 # text file is refused with exit 2 and one error line naming it, quickly,
 # and changes nothing; nothing in it is ever executed.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 # Seconds a refusal may take, even for a 1 MB line (about 1 s here).

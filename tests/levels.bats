@@ -5,7 +5,7 @@
 # The test's cgroups: TCG is at depth 1 of the cgroup v2 tree, TCG/a and
 # TCG/b at depth 2, TCG/a/x, TCG/a/y and TCG/b/x at depth 3.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 M=$TEST_MASK

@@ -7,7 +7,7 @@
 # NS has 10.99.0.1 and fd99::1 on a veth, whose peer namespace EXTRA_NS
 # (10.99.0.2, fd99::2) plays a remote host (setup_remote).
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 M=$TEST_MASK

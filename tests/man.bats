@@ -7,7 +7,7 @@
 # setting, environment variable and run-time file the loader has.  Needs
 # groff and man-db; no root.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 
 top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 loader=$top/sbin/same-cgroup-mark-load

@@ -4,7 +4,7 @@
 # cgroups and network namespaces, with the programs attached to the test's
 # cgroup.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 M=$TEST_MASK

@@ -7,7 +7,7 @@
 # own SAME_CGROUP_MARK_RUNDIR, and nft reads that directory's mask.nft as the
 # rulesets' /run/same-cgroup-mark/mask.nft (see nft_ns).
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 PROTECTED=5432 # the first example port in protect-ports.nft

@@ -3,7 +3,7 @@
 # Who talks to whom (issue 12): local connects counted by pair of cgroups,
 # "same-cgroup-mark-load -p" and "-j", and PAIRS=0.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 M=$TEST_MASK

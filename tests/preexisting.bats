@@ -3,7 +3,7 @@
 # Listeners bound before the first load are found by the iter/tcp program
 # (same-cgroup-mark-iter.bpf.o) and recorded with their socket's cgroup.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 M=$TEST_MASK

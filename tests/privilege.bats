@@ -7,7 +7,7 @@
 # and cannot touch the programs' pins; in the listener's own cgroup it is
 # marked like anyone else.  (Non-root load, reload and unload: usage.bats.)
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)

@@ -6,7 +6,7 @@
 # exactly one instance (its four programs attached once each, its pins and
 # nothing else, marking with the mask status reports) or none at all.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 setup() {

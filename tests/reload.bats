@@ -3,7 +3,7 @@
 # Replacing a loaded instance: no gap, listener state kept, failures change
 # nothing, other people's programs are left alone.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 M=$TEST_MASK

@@ -6,7 +6,7 @@
 # objects are made by poking bytes with dd; a tiny big-endian object is
 # built with python3.  Needs "make" first (the object and the helper).
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 
 top="$BATS_TEST_DIRNAME/.."
 obj="$top/bpf/same-cgroup-mark.bpf.o"

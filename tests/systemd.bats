@@ -10,7 +10,7 @@
 # systemd need not run: the unit is verified offline and its commands are
 # run here as systemd would run them.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 top=$SCM_TOP

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Unloading: our programs and pins go, nothing else does.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 @test "unload detaches the four programs, removes the pins and stops the marking" {

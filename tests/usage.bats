@@ -5,7 +5,7 @@
 # running as non-root and without bpftool.  Every refused call must leave
 # the host exactly as it was.
 
-bats_require_minimum_version 1.5.0
+bats_require_minimum_version 1.7.0
 load test_helper
 
 BAD_MASKS=('' 0 0x0 00000000 0x 123456789 0x123456789 xyz 0xg1 -1 -0x1 ' 1' '1 ' '1 2')

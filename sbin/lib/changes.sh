@@ -1,26 +1,32 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=sh disable=SC2034,SC2154 # shared variables of same-cgroup-mark-load
-# same-cgroup-mark-load, part "changes": what bpftool is asked, and how
-# changes are made and undone.
+# same-cgroup-mark-load, part "changes": what bpftool is asked, how changes
+# are made, and how a run that fails is taken back.
 #
-# Every change to the kernel or to bpffs that a failed run must take back
-# is queued with what undoes it and run in a "bpftool batch": one bpftool
+# Changes to the kernel are queued and run in a "bpftool batch": one bpftool
 # process runs the queued commands in order and stops at the first that
-# fails.  The undo of each command that succeeded goes into the undo log;
-# rollback (the EXIT trap) undoes the log, newest first, and commit, once a
-# run has reached its new state, forgets it.  An entry of the undo log is
-# one line:
-#   bpftool CMD    a bpftool batch command (consecutive ones run together)
-#   sh FUNC ARG... a function of the loader; its arguments have no blanks
+# fails.  Everything a load creates is in its new instance, PIN_DIR/gN+1;
+# of the instance before it, it only detaches programs.  So a run that
+# fails, or is stopped by a signal, before its commit is taken back from
+# what is there (rollback, the EXIT trap): what of the instance it keeps is
+# pinned but no longer attached is attached again, then what of the new
+# instance is attached is detached and its pins removed.  The next run
+# repairs from the same state what a run killed with SIGKILL left.
 # Sourced by same-cgroup-mark-load.
 
 q_cmds=		# the queue: batch commands, one per line
 q_steps=	# what each command does, for messages
-q_undos=	# the undo log entry for each, or an empty line
-undo_log=	# newest first
 batch_failed=	# after run_batch failed: the command that failed,
 batch_error=	# "STEP failed: ERROR" for it,
-batch_rest=	# and the commands that did not run after it
+batch_rest=	# the commands that did not run after it,
+batch_rest_steps=	# and their steps
+batch_done=	# after run_batch: how many commands succeeded
+# What rollback takes back, set as the run goes:
+keep=		# the instance kept when the run fails
+detaching=	# set: the run may have detached programs of keep
+new=		# the new instance, once the run may have made it
+made_pindir=	# set: the run created PIN_DIR
+committed=	# set: the run reached its new state; nothing to take back
 
 # batch_word WHAT WORD: set _bw to WORD quoted for a batch line, or fail.
 # Batch lines have no escapes: a word is quoted with a kind of quote it
@@ -35,46 +41,41 @@ batch_word() {
 	esac
 }
 
-# queue STEP CMD UNDO: queue the bpftool batch command CMD, described as
-# STEP, with UNDO its entry for the undo log ("" when nothing is to undo).
+# queue STEP CMD: queue the bpftool batch command CMD, described as STEP.
 queue() {
 	q_steps="$q_steps$1$nl"
 	q_cmds="$q_cmds$2$nl"
-	q_undos="$q_undos$3$nl"
 }
 
 # queue_attach CGROUP TYPE PIN, queue_detach CGROUP TYPE PIN
 queue_attach() {
 	batch_word cgroup "$1" || return 1
-	queue "attaching $3 to $1 ($2)" "cgroup attach $_bw $2 pinned $3 multi" \
-		"bpftool cgroup detach $_bw $2 pinned $3"
+	queue "attaching $3 to $1 ($2)" "cgroup attach $_bw $2 pinned $3 multi"
 }
 
 queue_detach() {
 	batch_word cgroup "$1" || return 1
-	queue "detaching $3 from $1 ($2)" "cgroup detach $_bw $2 pinned $3" \
-		"bpftool cgroup attach $_bw $2 pinned $3 multi"
+	queue "detaching $3 from $1 ($2)" "cgroup detach $_bw $2 pinned $3"
 }
 
-# run_batch: run the queue in one bpftool process and empty it; log the
-# undo of each command that succeeded.  When one failed, set batch_failed,
-# batch_error and batch_rest, and fail.
+# run_batch: run the queue in one bpftool process and empty it; set
+# batch_done.  When a command failed, set batch_failed, batch_error,
+# batch_rest and batch_rest_steps, and fail.
 run_batch() {
 	_cmds=$q_cmds
 	_steps=$q_steps
-	_undos=$q_undos
 	q_cmds=
 	q_steps=
-	q_undos=
 	batch_failed=
 	batch_error=
 	batch_rest=
+	batch_rest_steps=
+	batch_done=0
 	[ -n "$_cmds" ] || return 0
 	_out=$(printf '%s' "$_cmds" | "$BPFTOOL" -j batch file - 2>&1)
 	# Success is read from the result -j gives for each command that ran
 	# ("output": null, or {"error": ...}), not from the exit status:
 	# bpftool 7.1 can exit 255 after every command succeeded.
-	_ok=0
 	_rest=$_out
 	while :; do
 		case $_rest in
@@ -84,20 +85,20 @@ run_batch() {
 		case $_rest in
 		'{"error"'*) break ;;
 		esac
-		_ok=$((_ok + 1))
+		batch_done=$((batch_done + 1))
 	done
+	_ok=$batch_done
 	while [ -n "$_cmds" ]; do
 		_cmd=${_cmds%%"$nl"*} _cmds=${_cmds#*"$nl"}
 		_step=${_steps%%"$nl"*} _steps=${_steps#*"$nl"}
-		_undo=${_undos%%"$nl"*} _undos=${_undos#*"$nl"}
 		if [ "$_ok" -gt 0 ]; then
 			_ok=$((_ok - 1))
-			[ -z "$_undo" ] || undo_log="$_undo$nl$undo_log"
 		elif [ -z "$batch_failed" ]; then
 			batch_failed=$_cmd
 			batch_error="$_step failed"
 		else
 			batch_rest="$batch_rest$_cmd$nl"
+			batch_rest_steps="$batch_rest_steps$_step$nl"
 		fi
 	done
 	[ -n "$batch_failed" ] || return 0
@@ -111,6 +112,19 @@ run_batch() {
 	return 1
 }
 
+# run_all: run the queue, all of it: after a command fails, say so and run
+# the rest.  Fails when one failed.
+run_all() {
+	_all=0
+	while ! run_batch; do
+		_all=1
+		warn "rollback: $batch_error; run $me again"
+		q_cmds=$batch_rest
+		q_steps=$batch_rest_steps
+	done
+	return $_all
+}
+
 # failed_prog: set _type and _pin to the attach type and pin of
 # batch_failed, a "cgroup attach|detach CGROUP TYPE pinned PIN [multi]"
 # command (PIN has no blanks).
@@ -121,53 +135,24 @@ failed_prog() {
 	_type=${_type##* }
 }
 
+# commit: the run has reached its new state.
 commit() {
-	undo_log=
+	committed=1
 }
 
-# rollback: undo what the undo log holds, newest first.
+# rollback: take back what this run did, from what is there: attach again
+# what of the kept instance it detached, then detach and remove the new
+# instance (in this order, so that marking never stops; when an attach
+# failed, the new instance stays for the next run to sort out), and the
+# pin directory if the run made it and nothing else is in it.
 rollback() {
-	rollback_to ''
-}
-
-# rollback_to LOG: undo what was logged after the undo log was LOG, newest
-# first, and go back to LOG.  What cannot be undone is reported, and the
-# rest is still undone.
-rollback_to() {
-	_log=${undo_log%"$1"}
-	undo_log=$1
-	_undo_cmds=
-	while [ -n "$_log" ]; do
-		_u=${_log%%"$nl"*} _log=${_log#*"$nl"}
-		case $_u in
-		'bpftool '*)
-			_undo_cmds="$_undo_cmds${_u#bpftool }$nl"
-			continue ;;
-		esac
-		undo_commands "$_undo_cmds"
-		_undo_cmds=
-		set -f
-		# shellcheck disable=SC2086 # "sh FUNC ARG...": split on purpose
-		set -- ${_u#sh }
-		set +f
-		"$@"
-	done
-	undo_commands "$_undo_cmds"
-}
-
-# undo_commands CMDS: run the batch commands CMDS (one per line), all of
-# them: after one fails, the rest runs in a batch of its own.
-undo_commands() {
-	_todo=$1
-	while [ -n "$_todo" ]; do
-		while [ -n "$_todo" ]; do
-			queue "undoing: ${_todo%%"$nl"*}" "${_todo%%"$nl"*}" ""
-			_todo=${_todo#*"$nl"}
-		done
-		run_batch && return 0
-		warn "rollback: $batch_error; run $me again"
-		_todo=$batch_rest
-	done
+	[ -z "$committed" ] || return 0
+	committed=1
+	if [ -n "$detaching" ] && [ -n "$keep" ]; then
+		restore_instance "$keep" || return 0
+	fi
+	[ -z "$new" ] || teardown_instance "$new" || return 0
+	[ -z "$made_pindir" ] || remove_instances -p
 }
 
 # --- queries --------------------------------------------------------------

@@ -75,12 +75,12 @@ attached_progs() {
 	done
 }
 
-# make_pindir: create PIN_DIR if needed (undone: removed again, with the
-# cgroup link made in it).
+# make_pindir: create PIN_DIR if needed (rollback removes it again, with
+# the cgroup link made in it).
 make_pindir() {
 	[ ! -d "$pindir" ] || return 0
+	made_pindir=1
 	mkdir -p -- "$pindir" || die "cannot create $pindir"
-	undo_log="sh remove_instances -p$nl$undo_log"
 }
 
 # record_cgroup: point PIN_DIR/cgroup to $cgroup, for the instance about to
@@ -106,13 +106,14 @@ record_cgroup() {
 }
 
 # detach_instances DIR...: detach the programs of the instances from the
-# cgroups they are attached to, each detach in the undo log.  One
-# instance, what a completed run leaves, has its pins detached without
-# asking first; a detach that fails there is a failure only when the
-# program is still attached, and what is left is then asked for.  Of
+# cgroups they are attached to; set keep_detached to how many of $keep's
+# were.  One instance, what a completed run leaves, has its pins detached
+# without asking first; a detach that fails there is a failure only when
+# the program is still attached, and what is left is then asked for.  Of
 # several instances (an interrupted run), what is attached is asked for.
 detach_instances() {
 	_ask=
+	keep_detached=0
 	[ "$#" -le 1 ] || _ask=1
 	for _inst in "$@"; do
 		instance_cgroup "$_inst" || continue
@@ -127,7 +128,10 @@ detach_instances() {
 			done <<END_OF_LIST
 $_progs
 END_OF_LIST
-			run_batch && break
+			run_batch
+			_rc=$?
+			[ "$_inst" != "$keep" ] || keep_detached=$((keep_detached + batch_done))
+			[ "$_rc" -ne 0 ] || break
 			failed_prog
 			if [ -n "$_ask" ] || still_attached "$_cg" "$_type" "$_pin"; then
 				warn "$batch_error"
@@ -139,18 +143,43 @@ END_OF_LIST
 	done
 }
 
-# undo_count DIR: how many programs of instance DIR the undo log would
-# attach again (the ones this run detached).
-undo_count() {
-	_c=0
-	_l=$undo_log
-	while [ -n "$_l" ]; do
-		case ${_l%%"$nl"*} in
-		"bpftool cgroup attach "*" pinned $1/scm_"*) _c=$((_c + 1)) ;;
+# restore_instance DIR: attach again what of instance DIR is pinned but not
+# attached (rollback).
+restore_instance() {
+	instance_cgroup "$1" || return 0
+	_att=$(attached_progs "$1") || {
+		warn "rollback: cannot tell what of $1 is attached; run $me again"
+		return 1
+	}
+	while read -r _type _pin; do
+		case $nl$_att$nl in
+		*"$nl$_type $_pin$nl"*) ;;
+		*) [ -z "$_type" ] || queue_attach "$_cg" "$_type" "$_pin" || return 1 ;;
 		esac
-		_l=${_l#*"$nl"}
-	done
-	echo "$_c"
+	done <<END_OF_LIST
+$(pinned_progs "$1")
+END_OF_LIST
+	run_all
+}
+
+# teardown_instance DIR: detach what of instance DIR is attached, then
+# remove its pins (rollback).  The pins stay when a detach failed or what
+# is attached cannot be told: a program attached without pins could not
+# be detached by the next run.
+teardown_instance() {
+	if [ -n "$(pinned_progs "$1")" ] && instance_cgroup "$1"; then
+		_att=$(attached_progs "$1") || {
+			warn "rollback: cannot tell what of $1 is attached; run $me again"
+			return 1
+		}
+		while read -r _type _pin; do
+			[ -z "$_type" ] || queue_detach "$_cg" "$_type" "$_pin" || return 1
+		done <<END_OF_LIST
+$_att
+END_OF_LIST
+		run_all || return 1
+	fi
+	remove_instances "$1"
 }
 
 # remove_instances [-p] DIR...: remove exactly the pins we make, then the

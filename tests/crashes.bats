@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0-only
 # Crashes (issue 6, item 3): a reload killed with SIGKILL (the loader and
-# every bpftool and helper it runs) at random moments.  Marking must not stop
+# every bpftool and helper it runs) at random moments; a reload stopped with
+# SIGTERM, whose trap takes back what the run did.  Marking must not stop
 # between the kill and the next run, and the next plain run must recover by
 # itself: one instance, four programs attached, marking right, nothing left
 # in the run directory.
@@ -142,6 +143,87 @@ killed_load() {
 		expect_mark 0x00000000 "$TCG/b" "$NS" 127.0.0.1 "$p4"
 	done
 	echo "kills that left a second instance behind: $leftovers of $ITERATIONS"
+}
+
+# termed_reload DELAY_MS: start a reload to OTHER and send SIGTERM to the
+# loader alone DELAY_MS later (the bpftool it runs goes on to its end, then
+# the loader's trap runs); wait for it to end.
+termed_reload() {
+	dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m "$OTHER" >/dev/null 2>&1 3>&- &
+	local pid=$!
+	sleep "$(printf '0.%03d' "$1")"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" || true
+}
+
+# attached_instances: "gN:ATTACHED/PINNED" for each instance in PINDIR,
+# the programs of it attached to TCG and pinned in it.
+attached_instances() {
+	local at g p id n a
+	at=" $(prog_ids_at "$TCG") "
+	for g in "$PINDIR"/g*; do
+		[ -d "$g" ] || continue
+		n=0 a=0
+		for p in "$g"/scm_bind4 "$g"/scm_bind6 "$g"/scm_connect4 "$g"/scm_connect6 "$g"/scm_sockops; do
+			[ -e "$p" ] || continue
+			n=$((n + 1))
+			id=$("$BPFTOOL" prog show pinned "$p" | sed -n '1s/:.*//p')
+			case $at in *" $id "*) a=$((a + 1)) ;; esac
+		done
+		printf '%s:%d/%d\n' "${g##*/}" "$a" "$n"
+	done | xargs
+}
+
+# one_whole_instance LIST: of the instances in LIST (attached_instances),
+# one has all its 4 or 5 programs attached, the others none.
+one_whole_instance() {
+	local i whole=0
+	for i in $1; do
+		case ${i#*:} in
+		0/*) ;;
+		4/4 | 5/5) whole=$((whole + 1)) ;;
+		*) return 1 ;;
+		esac
+	done
+	[ "$whole" -eq 1 ]
+}
+
+@test "a reload stopped with SIGTERM at random moments ends with one whole instance attached, old or new" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local p4=$PORT
+	local both=$((TEST_MASK | OTHER))
+	local t0 span n delay got att
+	t0=$(now_ms)
+	run scm_load -m "$OTHER"
+	[ "$status" -eq 0 ]
+	span=$(($(now_ms) - t0 + 20))
+	[ "$span" -le 999 ] || span=999
+	local seen_old=0 seen_new=0
+	for ((n = 1; n <= ITERATIONS; n++)); do
+		delay=$((RANDOM % (span + 1)))
+		termed_reload "$delay"
+		# What is attached is one instance, all of its programs: the
+		# old one (rolled back) or the new one (committed; the old
+		# one's pins may be left for the next run).
+		att=$(attached_instances)
+		echo "SIGTERM $n after $delay ms: $att"
+		one_whole_instance "$att" || { echo "not one whole instance attached: $att" >&2; return 1; }
+		got=$(mark_of "$TCG/a" "$NS" 127.0.0.1 "$p4")
+		case $((got & both)) in
+		$((TEST_MASK))) seen_old=$((seen_old + 1)) ;;
+		$((OTHER))) seen_new=$((seen_new + 1)) ;;
+		*) echo "SIGTERM $n: same-cgroup connect marked $got" >&2; return 1 ;;
+		esac
+		expect_mark 0x00000000 "$TCG/b" "$NS" 127.0.0.1 "$p4"
+		run --separate-stderr scm_load
+		[ "$status" -eq 0 ] || { echo "the run after SIGTERM $n: exit $status: $stderr" >&2; return 1; }
+		exactly_one_instance "$TEST_MASK"
+		rundir_clean "$TEST_MASK"
+		no_stray_pins
+	done
+	echo "ended with the old mask $seen_old times, the new $seen_new times"
 }
 
 @test "a first load killed at random moments leaves nothing that the next load or unload does not remove" {

@@ -240,9 +240,9 @@ reuseport_pair() {
 	need_route
 	arm
 	reuseport_pair ::
-	local d i
+	local d
 	for d in $(dests); do
-		for i in 1 2 3 4 5; do
+		for _ in 1 2 3 4 5; do
 			refused_as_nobody "$TCG/b" scm-probe connect "$d" "$PORT"
 			refused_as_nobody "$TCG/a" scm-probe connect "$d" "$PORT"
 		done
@@ -262,8 +262,7 @@ reuseport_pair() {
 		# shellcheck disable=SC2086 # two words
 		arm $opts
 		reuseport_pair 127.0.0.1
-		local i
-		for i in 1 2 3 4 5 6; do
+		for _ in 1 2 3 4 5 6; do
 			refused_as_nobody "$TCG/b" scm-probe connect 127.0.0.1 "$PORT"
 			refused_as_nobody "$TCG/a" scm-probe connect 127.0.0.1 "$PORT"
 		done
@@ -278,9 +277,9 @@ reuseport_pair() {
 	arm
 	serve_as_nobody "$TCG/a" :: 0 --reuseport --dualstack
 	serve_as_nobody "$TCG/a" :: "$PORT" --reuseport --dualstack --steer-first
-	local d i
+	local d
 	for d in $(dests); do
-		for i in 1 2 3; do
+		for _ in 1 2 3; do
 			marked_as_nobody "$TCG/a" scm-probe connect "$d" "$PORT"
 			refused_as_nobody "$TCG/b" scm-probe connect "$d" "$PORT"
 		done
@@ -294,7 +293,7 @@ reuseport_pair() {
 	mkdir "$TCG/a/x" "$TCG/a/y" "$TCG/a/z"
 	serve_as_nobody "$TCG/a/x" 127.0.0.1 0 --reuseport
 	serve_as_nobody "$TCG/a/y" 127.0.0.1 "$PORT" --reuseport --steer-first
-	for i in 1 2 3 4; do
+	for _ in 1 2 3 4; do
 		marked_as_nobody "$TCG/a/z" scm-probe connect 127.0.0.1 "$PORT"
 		refused_as_nobody "$TCG/b" scm-probe connect 127.0.0.1 "$PORT"
 	done

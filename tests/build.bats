@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Build, install and static checks: reproducible BPF object, its contents,
-# "make install"/"make uninstall" layout, V=1 output, overridable tools, and
-# shellcheck/dash/compiler warnings.  Needs clang, bpftool, cc, make, binutils
+# "make install"/"make uninstall" layout, V=1 output, overridable tools,
+# and the warnings of shellcheck, dash and the compiler.  Needs clang, bpftool, cc, make, binutils
 # (readelf), shellcheck and dash; no root-only kernel features.  Everything that
 # writes build outputs works in a copy of the tracked sources under the test's
 # own scratch directory, never in the source tree.
@@ -215,6 +215,7 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 	run grep -x 'version=.*' "$s"
 	[ "$output" = "version=$version" ]
 	run grep -x 'shlibdir=.*' "$s"
+	# shellcheck disable=SC2016 # the literal line
 	[ "$output" = 'shlibdir=$pkglibdir' ]
 
 	# Nothing else changed.
@@ -266,6 +267,7 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 	run grep -x 'default_config=.*' "$s"
 	[ "$output" = default_config=/usr/etc/same-cgroup-mark.conf ]
 	run grep -x 'shlibdir=.*' "$s"
+	# shellcheck disable=SC2016 # the literal line
 	[ "$output" = 'shlibdir=$pkglibdir' ]
 	run grep -x 'version=.*' "$s"
 	[ "$output" = "version=$(makefile_version)" ]
@@ -432,6 +434,16 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	grep -q -e '-o bpf/scm-set-rodata bpf/scm-set-rodata.c' "$log" || { cat "$log"; false; }
 	[ -x "$a/bpf/scm-set-rodata" ]
+}
+
+@test "the bats files and the test helpers pass shellcheck (bash, tests/.shellcheckrc)" {
+	local f n=0
+	for f in "$top"/tests/*.bats "$top"/tests/*.bash; do
+		run shellcheck -x "$f"
+		[ "$status" -eq 0 ] || { echo "shellcheck $f:"; echo "$output"; false; }
+		n=$((n + 1))
+	done
+	[ "$n" -ge 20 ]
 }
 
 @test "the loader and every other tracked /bin/sh script pass shellcheck -s sh and dash -n" {

@@ -22,6 +22,7 @@ now_ms() {
 
 setup() {
 	common_setup
+	# shellcheck disable=SC2034 # read by no_stray_pins
 	GLOBAL_PINS_BEFORE=$(global_iter_pins)
 }
 
@@ -65,6 +66,7 @@ killed_load() {
 	rm -f "$pidfile"
 	# sh makes itself a session and group leader, tells its PID (the group
 	# id) and execs the loader, so the group is the loader and its children.
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	setsid sh -c 'echo $$ >"$0" && exec "$@"' "$pidfile" \
 		dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m "$OTHER" >/dev/null 2>&1 3>&- &
 	local bg=$!

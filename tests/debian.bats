@@ -69,6 +69,7 @@ EOF
 maint() {
 	local systemd=$1 script=$top/debian/same-cgroup-mark.$2
 	shift 2
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	unshare -m --propagation private sh -c '
 		stubs=$1 systemd=$2 script=$3
 		shift 3

@@ -262,7 +262,7 @@ loopback_only() {
 	start_server "$TCG/a" "$NS" :: 0 --dualstack
 	port=$PORT
 	start_server "$TCG/b" "$EXTRA_NS" :: "$port" --dualstack
-	(for i in 1 2 3 4 5; do scm_load >/dev/null || echo fail >"$BATS_TEST_TMPDIR/reload-failed"; done
+	(for _ in 1 2 3 4 5; do scm_load >/dev/null || echo fail >"$BATS_TEST_TMPDIR/reload-failed"; done
 	 touch "$BATS_TEST_TMPDIR/reloads-done") 3>&- &
 	local reloader=$! n=0 bad=0 got dst
 	while [ ! -e "$BATS_TEST_TMPDIR/reloads-done" ] || [ "$n" -lt 20 ]; do

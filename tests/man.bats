@@ -31,7 +31,7 @@ install_tree() {
 
 # render PAGE: the page as plain text, 80 columns.
 render() {
-	MANWIDTH=80 MAN_KEEP_FORMATTING= man -l "$1" 2>/dev/null | col -bx
+	MANWIDTH=80 MAN_KEEP_FORMATTING='' man -l "$1" 2>/dev/null | col -bx
 }
 
 @test "both man pages format without a warning (groff -man -ww, man --warnings)" {
@@ -100,6 +100,7 @@ render() {
 
 @test "same-cgroup-mark-load(8) documents every environment variable and run-time file the loader uses" {
 	text=$(render "$top/man/same-cgroup-mark-load.8")
+	# shellcheck disable=SC2016 # a literal ${
 	vars=$(cat "$loader" "$top"/sbin/lib/*.sh | grep -o '\${[A-Z_][A-Z_]*:-' | sed 's/^\${//; s/:-$//' | sort -u)
 	[[ "$vars" == *SAME_CGROUP_MARK_CONF* ]]
 	for v in $vars; do
@@ -125,6 +126,7 @@ render() {
 		grep -qE "^ {7}$k=" <<<"$text" || { echo "key $k not documented"; false; }
 	done
 	documented=$(sed -n '/^SETTINGS/,/^[A-Z]/p' <<<"$text" | grep -oE '^ {7}[A-Z_]+=' | tr -d ' =' | sort | xargs)
+	# shellcheck disable=SC2086 # a list of keys, split on purpose
 	[ "$documented" = "$(printf '%s\n' $keys | sort | xargs)" ] || { echo "documented: $documented"; false; }
 }
 

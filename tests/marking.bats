@@ -79,8 +79,7 @@ setup() {
 	start_server "$TCG/a" "$NS" 127.0.0.1 0 --reuseport
 	start_server "$TCG/a" "$NS" 127.0.0.1 "$PORT" --reuseport
 	start_server "$TCG/a" "$NS" 127.0.0.1 "$PORT" --reuseport
-	local i
-	for i in 1 2 3 4 5 6; do
+	for _ in 1 2 3 4 5 6; do
 		expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 		expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
 	done

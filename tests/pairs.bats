@@ -52,8 +52,8 @@ rel() {
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == "pairs since "*" UTC: 2 kept of at most 4096" ]]
 	[[ "${lines[1]}" == *"connects marked  port  client -> listener" ]]
-	[ "$(echo ${lines[2]})" = "3 yes $PORT $(rel "$TCG/a") -> $(rel "$TCG/a")" ]
-	[ "$(echo ${lines[3]})" = "1 no $PORT $(rel "$TCG/b") -> $(rel "$TCG/a")" ]
+	[ "$(squeeze "${lines[2]}")" = "3 yes $PORT $(rel "$TCG/a") -> $(rel "$TCG/a")" ]
+	[ "$(squeeze "${lines[3]}")" = "1 no $PORT $(rel "$TCG/b") -> $(rel "$TCG/a")" ]
 	[ "${#lines[@]}" -eq 4 ]
 	local a b
 	a=$(stat -c %i "$TCG/a")
@@ -89,8 +89,8 @@ rel() {
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
 	run pairs
 	echo "$output"
-	[ "$(echo ${lines[2]})" = "1 yes $PORT $(rel "$TCG/a") -> $(rel "$TCG/a")" ]
-	[ "$(echo ${lines[3]})" = "1 no $PORT $(rel "$TCG/b") -> $(rel "$TCG/a")" ]
+	[ "$(squeeze "${lines[2]}")" = "1 yes $PORT $(rel "$TCG/a") -> $(rel "$TCG/a")" ]
+	[ "$(squeeze "${lines[3]}")" = "1 no $PORT $(rel "$TCG/b") -> $(rel "$TCG/a")" ]
 }
 
 @test "with a level, the listener's group is shown next to its cgroup" {
@@ -103,8 +103,8 @@ rel() {
 	run pairs
 	echo "$output"
 	[[ "${lines[1]}" == *"client -> listener (group at depth 2)" ]]
-	[ "$(echo ${lines[2]})" = "1 yes $PORT $(rel "$TCG/a/y") -> $(rel "$TCG/a/x") ($(rel "$TCG/a"))" ]
-	[ "$(echo ${lines[3]})" = "1 no $PORT $(rel "$TCG/b") -> $(rel "$TCG/a/x") ($(rel "$TCG/a"))" ]
+	[ "$(squeeze "${lines[2]}")" = "1 yes $PORT $(rel "$TCG/a/y") -> $(rel "$TCG/a/x") ($(rel "$TCG/a"))" ]
+	[ "$(squeeze "${lines[3]}")" = "1 no $PORT $(rel "$TCG/b") -> $(rel "$TCG/a/x") ($(rel "$TCG/a"))" ]
 	pairs_json "d['level'] == 2 and d['pairs'][0]['listener']['group_id'] == $(stat -c %i "$TCG/a")"
 }
 
@@ -119,7 +119,7 @@ rel() {
 	rmdir "$TCG/c"
 	run pairs
 	echo "$output"
-	[ "$(echo ${lines[2]})" = "1 no $PORT (gone, id $c) -> $(rel "$TCG/a")" ]
+	[ "$(squeeze "${lines[2]}")" = "1 no $PORT (gone, id $c) -> $(rel "$TCG/a")" ]
 	pairs_json "d['pairs'][0]['client'] == {'id': $c, 'cgroup': None}"
 }
 

@@ -26,7 +26,7 @@ Z=0x00000000
 	# Nothing of the run is left in bpffs.
 	[ ! -e /sys/fs/bpf/scm_owner ]
 	[ ! -e /sys/fs/bpf/scm_binders ]
-	[ -z "$(ls /sys/fs/bpf | grep same_cgroup_mark_iter)" ]
+	[ -z "$(find /sys/fs/bpf -maxdepth 1 -name 'same_cgroup_mark_iter*')" ]
 }
 
 @test "listeners in several network namespaces bound before loading are all recognised" {

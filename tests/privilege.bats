@@ -85,8 +85,7 @@ mark_in() {
 	out=$BATS_TEST_TMPDIR/nobody-server
 	(in_cgroup "$TCG/b" "$NS" "${NOBODY[@]}" "$UPROBE" listen 127.0.0.1 0) >"$out" 2>&1 3>&- &
 	PIDS="$PIDS $!"
-	local w
-	for w in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		[ -s "$out" ] && break
 		sleep 0.05
 	done
@@ -136,6 +135,7 @@ mark_in() {
 }
 
 @test "an unprivileged process cannot move itself into the listener's cgroup" {
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	run "${NOBODY[@]}" sh -c 'echo $$ >"$1/cgroup.procs"' sh "$TCG/a"
 	echo "$output"
 	[ "$status" -ne 0 ]

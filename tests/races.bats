@@ -11,6 +11,7 @@ load test_helper
 
 setup() {
 	common_setup
+	# shellcheck disable=SC2034 # read by no_stray_pins
 	GLOBAL_PINS_BEFORE=$(global_iter_pins)
 }
 
@@ -129,9 +130,9 @@ final_state_consistent() {
 	exec 8>>"$SAME_CGROUP_MARK_RUNDIR/lock"
 	flock 8
 	(set +e; scm_status >"$BATS_TEST_TMPDIR/st.out" 2>&1; echo $? >"$BATS_TEST_TMPDIR/st.rc") 3>&- 8>&- &
-	local st=$! w
+	local st=$!
 	# Until it waits in flock.
-	for w in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		pgrep -P "$(pgrep -P "$st" | head -n 1)" -x flock >/dev/null 2>&1 && break
 		pgrep -P "$st" -x flock >/dev/null 2>&1 && break
 		sleep 0.05

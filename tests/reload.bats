@@ -34,7 +34,7 @@ Z=0x00000000
 	run scm_load
 	[ "$status" -eq 0 ]
 	after=$(our_ids)
-	[ "$(echo $after | wc -w)" -eq "$SCM_PROGS" ]
+	[ "$(wc -w <<<"$after")" -eq "$SCM_PROGS" ]
 	[ "$(prog_ids_at "$TCG")" = "$after" ]
 	[ "$before" != "$after" ]
 	[ "$(ls "$PINDIR" | grep -c "^g")" -eq 1 ]
@@ -47,7 +47,7 @@ Z=0x00000000
 	run scm_load
 	[ "$status" -eq 0 ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	(for i in 1 2 3 4 5; do scm_load >/dev/null || echo fail >"$BATS_TEST_TMPDIR/reload-failed"; done
+	(for _ in 1 2 3 4 5; do scm_load >/dev/null || echo fail >"$BATS_TEST_TMPDIR/reload-failed"; done
 	 touch "$BATS_TEST_TMPDIR/reloads-done") 3>&- &
 	local reloader=$! n=0 bad=0 got
 	while [ ! -e "$BATS_TEST_TMPDIR/reloads-done" ] || [ "$n" -lt 20 ]; do
@@ -133,9 +133,11 @@ reload_fails() {
 	fa=$(prog_ids_at "$TCG/a")
 	run scm_load
 	[ "$status" -eq 0 ]
+	# shellcheck disable=SC2046,SC2086 # lists of ids, split on purpose
 	[ "$(prog_ids_at "$TCG")" = "$(echo $f $(our_ids) | tr ' ' '\n' | sort -n | xargs)" ]
 	run scm_load -m 0x10
 	[ "$status" -eq 0 ]
+	# shellcheck disable=SC2046,SC2086 # lists of ids, split on purpose
 	[ "$(prog_ids_at "$TCG")" = "$(echo $f $(our_ids) | tr ' ' '\n' | sort -n | xargs)" ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark 0x00000010 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
@@ -168,7 +170,7 @@ reload_fails() {
 	ln -s "$TCG" "$left/cgroup"
 	cp "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark.bpf.o" "$BATS_TEST_TMPDIR/scm.o"
 	bpftool prog loadall "$BATS_TEST_TMPDIR/scm.o" "$left" \
-		map name scm_owner pinned "$(echo "$PINDIR"/g1/scm_owner)" pinmaps "$left"
+		map name scm_owner pinned "$PINDIR/g1/scm_owner" pinmaps "$left"
 	bpftool cgroup attach "$TCG" cgroup_inet4_bind pinned "$left/scm_bind4" multi
 	bpftool cgroup attach "$TCG" cgroup_inet4_connect pinned "$left/scm_connect4" multi
 	# A third one that crashed before loading anything.
@@ -179,7 +181,7 @@ reload_fails() {
 	[ "$status" -eq 0 ]
 	[ "$(ls "$PINDIR" | xargs)" = "cgroup g9" ]
 	[ "$(prog_ids_at "$TCG")" = "$(our_ids)" ]
-	[ "$(echo $(our_ids) | wc -w)" -eq "$SCM_PROGS" ]
+	[ "$(our_ids | wc -w)" -eq "$SCM_PROGS" ]
 	expect_mark 0x00000020 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	run scm_status
 	[ "$status" -eq 0 ]
@@ -194,6 +196,7 @@ reload_fails() {
 	grep -qx 'define SCM_MASK = 0x00000020' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
 	rundir_clean
 	# nft accepts it as an include.
+	# shellcheck disable=SC2016 # an nftables variable, not a shell one
 	printf 'include "%s"\ntable inet scmt { chain c { meta mark & $SCM_MASK == $SCM_MASK accept; }; }\n' \
 		"$SAME_CGROUP_MARK_RUNDIR/mask.nft" >"$BATS_TEST_TMPDIR/t.nft"
 	ip netns exec "$NS" nft -c -f "$BATS_TEST_TMPDIR/t.nft"

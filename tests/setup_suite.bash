@@ -7,7 +7,7 @@
 setup_suite() {
 	# test_helper.bash finds them when these are unset.
 	unset SCM_SUITE_CGROOT SCM_SUITE_HOST_MASK
-	# shellcheck source=tests/test_helper.bash
+	# shellcheck source=test_helper.bash source-path=SCRIPTDIR
 	. "${BASH_SOURCE[0]%/*}/test_helper.bash"
 	SCM_SUITE_CGROOT=$CGROOT
 	SCM_SUITE_HOST_MASK=$HOST_MASK

@@ -199,7 +199,7 @@ install_unit() {
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 
 	# The unit starts while connections are being made.
-	(for i in 1 2 3; do
+	(for _ in 1 2 3; do
 		$start >/dev/null 2>&1 || echo fail >"$BATS_TEST_TMPDIR/start-failed"
 	done
 	touch "$BATS_TEST_TMPDIR/starts-done") 3>&- &
@@ -216,7 +216,7 @@ install_unit() {
 
 	# Replaced, not stacked: one instance, four new programs attached.
 	now=$(our_ids)
-	[ "$(echo $now | wc -w)" -eq "$SCM_PROGS" ]
+	[ "$(wc -w <<<"$now")" -eq "$SCM_PROGS" ]
 	[ "$now" != "$early" ]
 	[ "$(prog_ids_at "$TCG")" = "$now" ]
 	[ "$(ls "$PINDIR" | grep -c "^g")" -eq 1 ]

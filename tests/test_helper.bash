@@ -249,6 +249,12 @@ mark_of() {
 	return "${PIPESTATUS[0]}"
 }
 
+# squeeze TEXT: TEXT with runs of blanks made one space, none at the ends
+# (a line of a table aligned with blanks).
+squeeze() {
+	awk '{ $1 = $1; print }' <<<"$1"
+}
+
 # same_mark GOT WANT: equal, but for the bits of a host instance (HOST_MASK).
 same_mark() {
 	[ $(($1 & ~HOST_MASK)) -eq $(($2 & ~HOST_MASK)) ]

@@ -10,7 +10,7 @@ load test_helper
 	[ "$status" -eq 0 ]
 	local ids
 	ids=$(our_ids)
-	[ "$(echo $ids | wc -w)" -eq "$SCM_PROGS" ]
+	[ "$(wc -w <<<"$ids")" -eq "$SCM_PROGS" ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	run scm_unload
@@ -53,6 +53,7 @@ load test_helper
 }
 
 @test "unload leaves another pin directory's instance loaded" {
+	# shellcheck disable=SC2034 # read by no_stray_pins
 	EXTRA_PINS="/sys/fs/bpf/${TID}o"
 	run scm_load
 	[ "$status" -eq 0 ]

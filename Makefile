@@ -36,6 +36,8 @@ sysconfdir ?= /etc
 pkglibdir ?= $(libdir)/same-cgroup-mark
 # dracut looks for modules in /usr/lib/dracut/modules.d: packagers use prefix=/usr.
 dracutmoduledir ?= $(prefix)/lib/dracut/modules.d
+# initramfs-tools: /usr/share/initramfs-tools (hooks/, scripts/init-top/).
+initramfstoolsdir ?= $(datarootdir)/initramfs-tools
 datarootdir ?= $(prefix)/share
 mandir ?= $(datarootdir)/man
 docdir ?= $(datarootdir)/doc/same-cgroup-mark
@@ -176,6 +178,12 @@ install: all
 	$(Q)chmod 0755 $(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark/module-setup.sh
 	$(Q)$(INSTALL) -m 0755 $(DRACUT_MOD)/load-same-cgroup-mark.sh \
 		$(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark/load-same-cgroup-mark.sh
+	$(Q)$(INSTALL) -d $(DESTDIR)$(initramfstoolsdir)/hooks $(DESTDIR)$(initramfstoolsdir)/scripts/init-top
+	$(Q)sed -e 's|^scm_loader=.*|scm_loader=$(sbindir)/same-cgroup-mark-load|' \
+		initramfs-tools/hook >$(DESTDIR)$(initramfstoolsdir)/hooks/same-cgroup-mark
+	$(Q)chmod 0755 $(DESTDIR)$(initramfstoolsdir)/hooks/same-cgroup-mark
+	$(Q)$(INSTALL) -m 0755 initramfs-tools/init-top \
+		$(DESTDIR)$(initramfstoolsdir)/scripts/init-top/same-cgroup-mark
 	$(Q)$(INSTALL) -d $(DESTDIR)$(docdir)/nft-examples
 	$(Q)$(INSTALL_DATA) $(NFT_EXAMPLES) $(DESTDIR)$(docdir)/nft-examples/
 	$(Q)$(INSTALL) -d $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(mandir)/man5
@@ -194,6 +202,8 @@ uninstall:
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-iter.bpf.o \
 		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-sockops.bpf.o \
 		$(DESTDIR)$(pkglibdir)/scm-set-rodata \
+		$(DESTDIR)$(initramfstoolsdir)/hooks/same-cgroup-mark \
+		$(DESTDIR)$(initramfstoolsdir)/scripts/init-top/same-cgroup-mark \
 		$(addprefix $(DESTDIR)$(pkglibdir)/,$(notdir $(LOADER_PARTS))) \
 		$(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service \
 		$(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8 \

@@ -176,6 +176,8 @@ usr/sbin/same-cgroup-mark-load
 usr/share/doc/same-cgroup-mark/nft-examples/audit.nft
 usr/share/doc/same-cgroup-mark/nft-examples/local-isolation.nft
 usr/share/doc/same-cgroup-mark/nft-examples/protect-ports.nft
+usr/share/initramfs-tools/hooks/same-cgroup-mark
+usr/share/initramfs-tools/scripts/init-top/same-cgroup-mark
 usr/share/man/man5/same-cgroup-mark.conf.5
 usr/share/man/man8/same-cgroup-mark-load.8'
 	[ "$output" = "$expected" ] || { printf 'installed:\n%s\n' "$output"; false; }
@@ -183,6 +185,10 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 	[ "$(stat -c %a "$dest/usr/sbin/same-cgroup-mark-load")" = 755 ]
 	[ "$(stat -c %a "$dest/usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o")" = 644 ]
 	[ "$(stat -c %a "$dest/usr/lib/same-cgroup-mark/scm-set-rodata")" = 755 ]
+	[ "$(stat -c %a "$dest/usr/share/initramfs-tools/hooks/same-cgroup-mark")" = 755 ]
+	[ "$(stat -c %a "$dest/usr/share/initramfs-tools/scripts/init-top/same-cgroup-mark")" = 755 ]
+	grep -qx 'scm_loader=/usr/sbin/same-cgroup-mark-load' "$dest/usr/share/initramfs-tools/hooks/same-cgroup-mark"
+	cmp "$a/initramfs-tools/init-top" "$dest/usr/share/initramfs-tools/scripts/init-top/same-cgroup-mark"
 
 	cmp "$a/$obj_rel" "$dest/usr/lib/same-cgroup-mark/same-cgroup-mark.bpf.o"
 	cmp "$a/bpf/scm-set-rodata" "$dest/usr/lib/same-cgroup-mark/scm-set-rodata"
@@ -253,6 +259,8 @@ usr/lib64/same-cgroup-mark/status.sh
 usr/share/doc/same-cgroup-mark/nft-examples/audit.nft
 usr/share/doc/same-cgroup-mark/nft-examples/local-isolation.nft
 usr/share/doc/same-cgroup-mark/nft-examples/protect-ports.nft
+usr/share/initramfs-tools/hooks/same-cgroup-mark
+usr/share/initramfs-tools/scripts/init-top/same-cgroup-mark
 usr/share/man/man5/same-cgroup-mark.conf.5
 usr/share/man/man8/same-cgroup-mark-load.8'
 	[ "$output" = "$expected" ] || { printf 'installed:\n%s\n' "$output"; false; }
@@ -302,6 +310,8 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 		usr | usr/sbin | usr/lib | usr/share | usr/share/doc) ;;
 		usr/lib/systemd | usr/lib/systemd/system | usr/share/man | usr/share/man/man[58]) ;;
 		usr/lib/dracut | usr/lib/dracut/modules.d) ;;
+		usr/share/initramfs-tools | usr/share/initramfs-tools/hooks) ;;
+		usr/share/initramfs-tools/scripts | usr/share/initramfs-tools/scripts/init-top) ;;
 		*)
 			echo "unexpected directory left: $d"
 			false

@@ -53,6 +53,10 @@ EOF
 echo "ischroot" >>"$calls"
 exit \${STUB_CHROOT:-1}
 EOF
+	# update-initramfs must never run: only its trigger is activated.
+	for cmd in update-initramfs dpkg-trigger; do
+		printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$cmd" "$calls" >"$stubs/$cmd"
+	done
 	cat >"$stubs/policy-rc.d" <<EOF
 #!/bin/sh
 echo "policy-rc.d \$*" >>"$calls"
@@ -65,7 +69,9 @@ EOF
 # in a private mount namespace with a /run of its own, holding
 # /run/systemd/system when SYSTEMD is "systemd", the stand-ins first in
 # PATH and as /usr/sbin/same-cgroup-mark-load
-# (and /usr/sbin/policy-rc.d when STUB_POLICY_RC is set).
+# (and /usr/sbin/policy-rc.d when STUB_POLICY_RC is set; the tree's
+# initramfs-tools hook as /usr/share/initramfs-tools/hooks/same-cgroup-mark
+# when STUB_IRT_HOOK names it).
 maint() {
 	local systemd=$1 script=$top/debian/same-cgroup-mark.$2
 	shift 2
@@ -80,6 +86,12 @@ maint() {
 		mount -t tmpfs scm-test /usr/sbin || exit 99
 		cp "$stubs/same-cgroup-mark-load" /usr/sbin/ || exit 99
 		[ -z "${STUB_POLICY_RC:-}" ] || cp "$stubs/policy-rc.d" /usr/sbin/ || exit 99
+		# The real initramfs-tools hook, in a /usr/share of its own.
+		if [ -n "${STUB_IRT_HOOK:-}" ]; then
+			mount -t tmpfs scm-test /usr/share &&
+				mkdir -p /usr/share/initramfs-tools/hooks &&
+				cp "$STUB_IRT_HOOK" /usr/share/initramfs-tools/hooks/same-cgroup-mark || exit 99
+		fi
 		PATH=$stubs:$PATH exec sh "$script" "$@"
 	' sh "$stubs" "$systemd" "$script" "$@"
 }
@@ -221,6 +233,54 @@ no_restart_no_stop() {
 	done
 	run grep -v -x ischroot "$calls"
 	[ -z "$output" ] || { cat "$calls"; false; }
+}
+
+# irt_conf VALUE: an initramfs-tools configuration directory (CONFDIR)
+# whose conf.d sets SAME_CGROUP_MARK=VALUE (none: not set at all).
+irt_conf() {
+	CONFDIR=$BATS_TEST_TMPDIR/initramfs-tools
+	mkdir -p "$CONFDIR/conf.d"
+	echo 'MODULES=most' >"$CONFDIR/initramfs.conf"
+	[ "$1" = none ] || echo "SAME_CGROUP_MARK=$1" >"$CONFDIR/conf.d/same-cgroup-mark"
+	export CONFDIR
+}
+
+@test "initramfs-tools hook opted in: install, upgrade and removal activate update-initramfs's trigger, never run it" {
+	irt_conf y
+	export STUB_IRT_HOOK=$top/initramfs-tools/hook
+	local old
+	for old in "" 0.2.0; do
+		: >"$calls"
+		run maint none postinst configure ${old:+"$old"}
+		[ "$status" -eq 0 ] || { echo "$output"; false; }
+		grep -qx 'dpkg-trigger --no-await update-initramfs' "$calls" || { cat "$calls"; false; }
+		run ! grep -q '^update-initramfs' "$calls"
+	done
+	: >"$calls"
+	run maint none postrm remove
+	[ "$status" -eq 0 ]
+	grep -qx 'dpkg-trigger --no-await update-initramfs' "$calls"
+	run ! grep -q '^update-initramfs' "$calls"
+}
+
+@test "initramfs-tools hook not opted in: no trigger on install, upgrade or removal" {
+	local v
+	export STUB_IRT_HOOK=$top/initramfs-tools/hook
+	for v in none n '"yes"'; do
+		irt_conf "$v"
+		: >"$calls"
+		run maint none postinst configure
+		[ "$status" -eq 0 ]
+		run maint none postrm remove
+		[ "$status" -eq 0 ]
+		run ! grep -q -e '^dpkg-trigger' -e '^update-initramfs' "$calls"
+	done
+}
+
+@test "debian/rules keeps dh_installinitramfs from activating the trigger unconditionally" {
+	grep -qx 'override_dh_installinitramfs:' "$top/debian/rules"
+	# The recipe is empty: a blank line follows.
+	[ -z "$(sed -n '/^override_dh_installinitramfs:$/{n;p;}' "$top/debian/rules")" ]
 }
 
 @test "debian/rules keeps dh_installsystemd from starting, restarting or stopping the unit" {

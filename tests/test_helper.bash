@@ -408,7 +408,7 @@ WRAP
 # SCM_PROGS programs are attached to TCG, one per hook, each listed once,
 # and nothing else is attached there; status says "loaded" with MASK, exit 0.
 exactly_one_instance() {
-	local want=$1 insts files ids attached types rc=0 out
+	local want=$1 insts ids attached types rc=0 out
 	# Names in PINDIR are ours: no blanks.
 	# shellcheck disable=SC2011
 	insts=$(ls -A "$PINDIR" 2>/dev/null | xargs)
@@ -422,18 +422,12 @@ exactly_one_instance() {
 		echo "in $PINDIR: '$(ls -A "$PINDIR" 2>/dev/null | xargs)', expected the cgroup link and one gN" >&2
 		return 1
 	fi
-	# shellcheck disable=SC2012
-	files=$(ls -A "$PINDIR/$insts" | sort | xargs)
-	# With the sock_ops program it is pinned too; loopback only, the
-	# object may be either: the one without kernel BTF reads has
-	# scm_marked.
-	local base="scm_bind4 scm_bind6 scm_binders scm_connect4 scm_connect6 scm_counts scm_devbound"
-	local want_files="$base scm_notes scm_owner scm_pair_since scm_pairs scm_ports scm_rodata"
-	[ -z "$SCM_ROUTE" ] || want_files="$want_files scm_sockops"
-	[ -n "$SCM_ROUTE" ] || [ "$files" != "$base scm_marked scm_notes scm_owner scm_pair_since scm_pairs scm_ports scm_rodata" ] ||
-		want_files=$files
-	if [ "$files" != "$want_files" ]; then
-		echo "files of $PINDIR/$insts: '$files'" >&2
+	# What it holds is what its programs use: no stray pin, no map that
+	# none of them uses (an older version's, say).
+	local stray
+	stray=$(stray_pins "$PINDIR/$insts") || return 1
+	if [ -n "$stray" ]; then
+		echo "in $PINDIR/$insts, not a program or a map one of its programs uses: $stray" >&2
 		return 1
 	fi
 	if [ "$(readlink "$PINDIR/cgroup")" != "$TCG" ]; then
@@ -460,6 +454,24 @@ exactly_one_instance() {
 		echo "status (exit $rc), expected loaded with mask $want: $out" >&2
 		return 1
 	fi
+}
+
+# stray_pins DIR: the entries of DIR that are neither a program pinned
+# there nor a map that one of those programs uses (bpftool -j -f).
+stray_pins() {
+	local progs=$BATS_TEST_TMPDIR/stray-progs.json maps=$BATS_TEST_TMPDIR/stray-maps.json
+	"$BPFTOOL" -j -f prog show >"$progs" && "$BPFTOOL" -j -f map show >"$maps" || return 1
+	python3 - "$1" "$progs" "$maps" <<'EOF'
+import json, os, sys
+d = sys.argv[1].rstrip("/")
+progs, maps = (json.load(open(f)) for f in sys.argv[2:4])
+def here(o):
+    return [p for p in o.get("pinned", []) if os.path.dirname(p) == d]
+used = {m for p in progs if here(p) for m in p.get("map_ids", [])}
+ok = {p for o in progs for p in here(o)}
+ok |= {p for o in maps if o["id"] in used for p in here(o)}
+print(" ".join(sorted(e for e in os.listdir(d) if os.path.join(d, e) not in ok)))
+EOF
 }
 
 # nothing_loaded: no pin directory, nothing attached to TCG, status exit 3.

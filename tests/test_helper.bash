@@ -422,12 +422,13 @@ exactly_one_instance() {
 		echo "in $PINDIR: '$(ls -A "$PINDIR" 2>/dev/null | xargs)', expected the cgroup link and one gN" >&2
 		return 1
 	fi
-	# What it holds is what its programs use: no stray pin, no map that
-	# none of them uses (an older version's, say).
+	# It holds BPF programs and maps only (which ones the loaded object
+	# defines is its business: the object without kernel BTF reads has
+	# maps its programs do not use).
 	local stray
 	stray=$(stray_pins "$PINDIR/$insts") || return 1
 	if [ -n "$stray" ]; then
-		echo "in $PINDIR/$insts, not a program or a map one of its programs uses: $stray" >&2
+		echo "in $PINDIR/$insts, neither a program nor a map: $stray" >&2
 		return 1
 	fi
 	if [ "$(readlink "$PINDIR/cgroup")" != "$TCG" ]; then
@@ -456,8 +457,8 @@ exactly_one_instance() {
 	fi
 }
 
-# stray_pins DIR: the entries of DIR that are neither a program pinned
-# there nor a map that one of those programs uses (bpftool -j -f).
+# stray_pins DIR: the entries of DIR that are neither a program nor a map
+# pinned there (bpftool -j -f).
 stray_pins() {
 	local progs=$BATS_TEST_TMPDIR/stray-progs.json maps=$BATS_TEST_TMPDIR/stray-maps.json
 	"$BPFTOOL" -j -f prog show >"$progs" && "$BPFTOOL" -j -f map show >"$maps" || return 1
@@ -467,9 +468,7 @@ d = sys.argv[1].rstrip("/")
 progs, maps = (json.load(open(f)) for f in sys.argv[2:4])
 def here(o):
     return [p for p in o.get("pinned", []) if os.path.dirname(p) == d]
-used = {m for p in progs if here(p) for m in p.get("map_ids", [])}
-ok = {p for o in progs for p in here(o)}
-ok |= {p for o in maps if o["id"] in used for p in here(o)}
+ok = {p for o in progs + maps for p in here(o)}
 print(" ".join(sorted(e for e in os.listdir(d) if os.path.join(d, e) not in ok)))
 EOF
 }

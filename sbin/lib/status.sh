@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=sh disable=SC2034,SC2154 # shared variables of same-cgroup-mark-load
-# same-cgroup-mark-load, part "status": -s and -p, as text or, with -j, as
-# one JSON document.
+# same-cgroup-mark-load, part "status": -s and -p, as text, as one JSON
+# document (-j, -o json) or in Prometheus's text exposition format
+# (-o prometheus), for node_exporter's textfile collector.
 #   -s  for each instance: its cgroup, the mask, level, mode and pair
 #       counting read back from its .rodata map, whether each program is
 #       attached, and the counters.  Exit 0 when one instance is fully
@@ -32,6 +33,49 @@ json_str() {
 		END { printf "\"" }'
 }
 
+# prom_awk: awk functions for Prometheus output.  lv(S) is S as a label
+# value: backslash, double quote and line break escaped, and what is not
+# UTF-8 (or another control character) replaced by U+FFFD, so that no
+# cgroup name can break the file.  Call prom_init() first.
+prom_awk='
+function prom_init(   i) {
+	for (i = 0; i < 256; i++)
+		ord[sprintf("%c", i)] = i
+}
+function lv(s,   out, i, n, c, b, b2, need, j, ok) {
+	out = ""
+	n = length(s)
+	for (i = 1; i <= n; i++) {
+		c = substr(s, i, 1)
+		b = ord[c]
+		if (c == "\\") { out = out "\\\\"; continue }
+		if (c == "\"") { out = out "\\\""; continue }
+		if (c == "\n") { out = out "\\n"; continue }
+		if (b >= 32 && b < 127) { out = out c; continue }
+		need = (b >= 194 && b < 224) ? 1 : (b >= 224 && b < 240) ? 2 : (b >= 240 && b < 245) ? 3 : 0
+		ok = need > 0 && i + need <= n
+		for (j = 1; ok && j <= need; j++) {
+			b2 = ord[substr(s, i + j, 1)]
+			ok = b2 >= 128 && b2 < 192
+			# No overlong forms, surrogates or code points past U+10FFFF.
+			if (ok && j == 1)
+				ok = !(b == 224 && b2 < 160) && !(b == 237 && b2 >= 160) &&
+				    !(b == 240 && b2 < 144) && !(b == 244 && b2 >= 144)
+		}
+		if (ok) {
+			out = out substr(s, i, need + 1)
+			i += need
+		} else {
+			out = out "\357\277\275"
+		}
+	}
+	return "\"" out "\""
+}
+function help(name, type, text) {
+	printf "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type
+}
+'
+
 # rodata_field DUMP NAME: the value of .rodata variable NAME in DUMP (a
 # "bpftool map dump" of the instance's scm_rodata), or nothing.
 rodata_field() {
@@ -46,7 +90,10 @@ loaded_instances() {
 	_insts=
 	[ ! -d "$pindir" ] || _insts=$(list_instances)
 	[ -z "$_insts" ] || return 0
-	if [ -n "$json" ]; then
+	if [ -n "$prom" ]; then
+		# -s: the gauge at 0; -p: nothing.
+		[ -z "${1:-}" ] || prom_status 0
+	elif [ -n "$json" ]; then
 		printf '{"state":"not loaded","pin_dir":%s%s}\n' "$(json_str "$pindir")" "${1:-}"
 	else
 		printf 'state:    not loaded\npin dir:  %s\n' "$pindir"
@@ -68,7 +115,13 @@ do_status() {
 	else
 		_state="partly loaded"
 	fi
-	if [ -n "$json" ]; then
+	if [ -n "$prom" ]; then
+		if [ "$_rc" -eq 0 ]; then
+			prom_status 1
+		else
+			prom_status 0
+		fi
+	elif [ -n "$json" ]; then
 		printf '{"state":"%s","pin_dir":%s,"instances":[%s]}\n' \
 			"$_state" "$(json_str "$pindir")" "${_jinst#,}"
 	else
@@ -110,6 +163,7 @@ status_instance() {
 	_list=$(attached_ids "$_cg") || _rc=1
 	_progs=
 	_jprogs=
+	_pprogs=
 	_n=0
 	_of=0
 	for _h in $_want; do
@@ -128,12 +182,19 @@ status_instance() {
 		[ "$_att" = true ] || _how='NOT attached'
 		_progs="$_progs$(printf '  %-9s id %-6s %-21s %s' "$_name" "${_id:--}" "${_h#*:}" "$_how")$nl"
 		_jprogs="$_jprogs,{\"name\":\"$_name\",\"id\":${_id:-null},\"attach_type\":\"${_h#*:}\",\"attached\":$_att}"
+		_pprogs="$_pprogs$_name ${_h#*:} $_att$nl"
 	done
 	[ "$_n" -eq "$_of" ] || _rc=1
 	# Up to 0.2.0 the counters were in scm_stats.
 	_cpin=$1/scm_counts
 	[ -e "$_cpin" ] || _cpin=$1/scm_stats
 	_counters=$(print_counters "$_cpin")
+	if [ -n "$prom" ]; then
+		# The newest instance's (the last): the others share its maps.
+		_p_inst=$1 _p_cg=$_cg _p_mask=$_mask _p_level=$_level _p_mode=$_mode
+		_p_reuse=$_reuse _p_pairs=${_pairs:-0} _p_progs=$_pprogs _p_counters=$_counters
+		return 0
+	fi
 	if [ -n "$json" ]; then
 		_jinst="$_jinst,{\"instance\":$(json_str "$1"),\"cgroup\":$(json_str "$_cg"),\"mask\":${_mask:+\"}${_mask:-null}${_mask:+\"},\"level\":${_level:-null},\"marking\":\"$_mode\",\"reuseport_checked\":$_reuse,\"pairs\":$([ "${_pairs:-0}" = 1 ] && echo true || echo false),\"programs\":[${_jprogs#,}],\"counters\":{${_counters}}}"
 		return 0
@@ -159,11 +220,60 @@ status_instance() {
 	[ -z "$_counters" ] || _text="${_text}counters:$nl$_counters$nl"
 }
 
+# prom_status LOADED: -s in the exposition format: the gauge LOADED (1: one
+# instance, fully attached), and for the newest instance its settings, its
+# programs and the counters (set by status_instance).
+prom_status() {
+	SCM_LOADED=$1 SCM_INST=${_p_inst:-} SCM_CG=${_p_cg:-} SCM_MASK=${_p_mask:-} \
+	SCM_LEVEL=${_p_level:-} SCM_MODE=${_p_mode:-} SCM_REUSE=${_p_reuse:-} \
+	SCM_PAIRS=${_p_pairs:-} SCM_PROGS=${_p_progs:-} SCM_COUNTERS=${_p_counters:-} \
+	SCM_PINDIR=$pindir awk "$prom_awk"'
+	BEGIN {
+		prom_init()
+		help("same_cgroup_mark_loaded", "gauge",
+		    "1 when one instance is loaded with all its programs attached, else 0.")
+		printf "same_cgroup_mark_loaded %d\n", ENVIRON["SCM_LOADED"]
+		if (ENVIRON["SCM_INST"] == "")
+			exit
+		help("same_cgroup_mark_info", "gauge",
+		    "The settings of the loaded programs, as labels (value 1).")
+		printf "same_cgroup_mark_info{mask=%s,level=%s,marking=%s,reuseport_checked=%s,pairs=%s,cgroup=%s,pin_dir=%s,instance=%s} 1\n",
+		    lv(ENVIRON["SCM_MASK"]), lv(ENVIRON["SCM_LEVEL"]), lv(ENVIRON["SCM_MODE"]),
+		    lv(ENVIRON["SCM_REUSE"]), lv(ENVIRON["SCM_PAIRS"] == 1 ? "true" : "false"),
+		    lv(ENVIRON["SCM_CG"]), lv(ENVIRON["SCM_PINDIR"]), lv(ENVIRON["SCM_INST"])
+		help("same_cgroup_mark_program_attached", "gauge",
+		    "1 when the program is attached to the cgroup, else 0.")
+		n = split(ENVIRON["SCM_PROGS"], l, "\n")
+		for (i = 1; i <= n; i++)
+			if (split(l[i], w, " ") == 3)
+				printf "same_cgroup_mark_program_attached{program=%s,attach_type=%s} %d\n",
+				    lv(w[1]), lv(w[2]), w[3] == "true"
+		n = split(ENVIRON["SCM_COUNTERS"], l, "\n")
+		for (i = 1; i <= n; i++) {
+			if (split(l[i], w, " ") != 2)
+				continue
+			if (w[1] == "binds") {
+				binds = w[2]
+				continue
+			}
+			if (!header++)
+				help("same_cgroup_mark_connects_total", "counter",
+				    "TCP connects the connect programs decided on, by reason: marked, or why not.")
+			printf "same_cgroup_mark_connects_total{reason=%s} %s\n", lv(w[1]), w[2]
+		}
+		if (binds != "") {
+			help("same_cgroup_mark_binds_total", "counter", "TCP binds recorded.")
+			printf "same_cgroup_mark_binds_total %s\n", binds
+		}
+	}'
+}
+
 # print_counters PIN: the per-CPU counters of the programs, summed: lines
-# of text, or with -j the members of a JSON object.
+# of text, with -j the members of a JSON object, with -o prometheus
+# "NAME VALUE" lines.
 print_counters() {
 	[ -e "$1" ] || return 0
-	"$BPFTOOL" map dump pinned "$1" 2>/dev/null | awk -v json="$json" '
+	"$BPFTOOL" map dump pinned "$1" 2>/dev/null | awk -v json="$json" -v prom="$prom" '
 		/"key":/ { k = $2; gsub(/[^0-9]/, "", k) }
 		/"value":/ { v = $2; gsub(/[^0-9]/, "", v); sum[k] += v }
 		END {
@@ -179,7 +289,9 @@ print_counters() {
 				"3|not marked: listener bound before loading|unknown_listener|" \
 				"4|TCP binds recorded|binds", f, "|")
 			for (i = 1; i < n; i += 3) {
-				if (json != "")
+				if (prom != "")
+					printf "%s %.0f\n", f[i + 2], sum[f[i]]
+				else if (json != "")
 					printf "%s\"%s\":%.0f", (i > 1 ? "," : ""), f[i + 2], sum[f[i]]
 				else
 					printf "  %-44s %.0f\n", f[i + 1], sum[f[i]]
@@ -208,12 +320,15 @@ do_pairs() {
 			'BEGIN { printf "%d\n", now - up + ns / 1e9 }')
 	fi
 	_cgroot=$(cgroup2_mount) || _cgroot=
-	# Every cgroup by id (the inode of its directory), then the pairs.
+	# Every cgroup by id (the inode of its directory), one per line, with
+	# backslash and line break escaped (a cgroup name may hold either), then
+	# the pairs.
 	{
-		[ -z "$_cgroot" ] || find "$_cgroot" -xdev -type d -printf 'cg\t%i\t/%P\n' 2>/dev/null
+		[ -z "$_cgroot" ] || find "$_cgroot" -xdev -type d -printf 'cg\t%i\t/%P\0' 2>/dev/null |
+			sed -z 's/\\/\\\\/g; s/\n/\\n/g' | tr '\0' '\n'
 		"$BPFTOOL" map dump pinned "$_inst/scm_pairs" 2>/dev/null
-	} | awk -v json="$json" -v level="${_level:-0}" -v on="${_on:-0}" \
-		-v max="${_max:-0}" -v since="$_since_s" '
+	} | awk -v json="$json" -v prom="$prom" -v level="${_level:-0}" -v on="${_on:-0}" \
+		-v max="${_max:-0}" -v since="$_since_s" "$prom_awk"'
 		function js(s,   out, i, c) {
 			out = ""
 			for (i = 1; i <= length(s); i++) {
@@ -235,7 +350,21 @@ do_pairs() {
 			esc["\""] = "\\\""
 			esc["\\"] = "\\\\"
 		}
-		$1 == "cg" { path[$2] = $3; next }
+		# What follows the second tab, unescaped.
+		function unesc(s,   out, i, c) {
+			out = ""
+			for (i = 1; i <= length(s); i++) {
+				c = substr(s, i, 1)
+				if (c == "\\" && i < length(s)) {
+					c = substr(s, ++i, 1)
+					if (c == "n")
+						c = "\n"
+				}
+				out = out c
+			}
+			return out
+		}
+		$1 == "cg" { path[$2] = unesc(substr($0, length($1) + length($2) + 3)); next }
 		{ gsub(/[ \t,]/, "") }
 		/^"key":\{/ { if (k != "") done(); k = "x"; n = 0 }
 		/^"(client|listener|group|port|marked)":/ {
@@ -262,6 +391,28 @@ do_pairs() {
 			# each in the kernel): within that of max_entries, new
 			# pairs push out the ones counted longest ago.
 			full = max > 0 && np >= max - 128 * (ncpu ? ncpu : 1)
+			if (prom != "") {
+				# One series per label set: the pairs of cgroups
+				# that had the same path (a service restarted into
+				# a new cgroup) are summed.
+				prom_init()
+				for (i = 1; i <= np; i++) {
+					o = order[i]
+					l = sprintf("client=%s,listener=%s,group=%s,port=\"%d\",marked=\"%s\"",
+					    lv(cg(cl[o])), lv(cg(li[o])), lv(cg(gr[o])), po[o],
+					    (ma[o] == 1 ? "yes" : ma[o] == 2 ? "shared" : "no"))
+					if (!(l in sum))
+						ls[++nl] = l
+					sum[l] += c[o]
+				}
+				if (nl == 0)
+					exit
+				help("same_cgroup_mark_pair_connects_total", "counter",
+				    "Local TCP connects by pair of cgroups: the client, the listener, the listener\47s group (-l), the port, and marked: yes, no, or shared (the port is shared with another group).")
+				for (i = 1; i <= nl; i++)
+					printf "same_cgroup_mark_pair_connects_total{%s} %d\n", ls[i], sum[ls[i]]
+				exit
+			}
 			if (json != "") {
 				printf "{\"counting\":%s,\"since\":%s,\"level\":%d,\"kept\":%d,\"max\":%d,\"full\":%s,\"pairs\":[",
 					(on == 1 ? "true" : "false"), (since == "" ? "null" : since),

@@ -1,0 +1,179 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-only
+# "-s -o prometheus" and "-p -o prometheus" (issue 23): the text exposition
+# format, read back with a real parser (python3-prometheus-client's
+# text_string_to_metric_families), equal to what -j says; cgroup names
+# with quotes, backslashes, control characters and bytes that are not
+# UTF-8 come out escaped, never breaking the file.
+
+bats_require_minimum_version 1.7.0
+load test_helper
+
+M=$TEST_MASK
+Z=0x00000000
+
+setup_file() {
+	# Debian's python3 has the parser (python3-prometheus-client); a
+	# python3 earlier in PATH may not.
+	local py
+	for py in python3 /usr/bin/python3; do
+		if "$py" -c 'import prometheus_client.parser' 2>/dev/null; then
+			export PROM_PY=$py
+			return 0
+		fi
+	done
+	echo "no python3 with prometheus_client: install python3-prometheus-client (make test-deps)" >&2
+	return 1
+}
+
+setup() {
+	common_setup
+}
+
+# The check prom runs: the exposition text (a file) parsed, every series
+# once; m maps (name, sorted labels) to the value, f the families by name,
+# j is the JSON document.
+PROM_CHECK='
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+expr, doc, path = sys.argv[1:4]
+text = open(path, encoding="utf-8").read()
+f = {fam.name: fam for fam in text_string_to_metric_families(text)}
+m = {}
+for fam in f.values():
+    for s in fam.samples:
+        key = (s.name, tuple(sorted(s.labels.items())))
+        assert key not in m, "duplicate series %r" % (key,)
+        m[key] = s.value
+j = json.loads(doc)
+ok = eval("(" + expr + "\n)")
+if not ok:
+    print(text, file=sys.stderr)
+sys.exit(0 if ok else 1)
+'
+
+# prom PYTHON ARG...: "loader -d PINDIR ARG... -o prometheus" and the same
+# with -j (whatever their exit status: the tests check it with run);
+# PYTHON must hold (see PROM_CHECK).
+prom() {
+	local expr=$1 text=$BATS_TEST_TMPDIR/metrics.prom doc
+	shift
+	loader -d "$PINDIR" "$@" -o prometheus >"$text" || :
+	doc=$(loader -d "$PINDIR" "$@" -j) || :
+	"$PROM_PY" -c "$PROM_CHECK" "$expr" "$doc" "$text"
+}
+
+# rel CGROUP: CGROUP's path relative to the cgroup v2 mount, as -p shows it.
+rel() {
+	printf '%s\n' "${1#"$CGROOT"}"
+}
+
+@test "-s -o prometheus: loaded gauge, settings, programs and counters, parsed, equal to -s -j" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	prom 'm[("same_cgroup_mark_loaded", ())] == 1' -s
+	prom 'f["same_cgroup_mark_connects"].type == "counter" and f["same_cgroup_mark_binds"].type == "counter"' -s
+	prom 'all(m[("same_cgroup_mark_connects_total", (("reason", k),))] == v
+	          for k, v in j["instances"][-1]["counters"].items() if k != "binds")' -s
+	prom 'm[("same_cgroup_mark_binds_total", ())] == j["instances"][-1]["counters"]["binds"]' -s
+	prom 'm[("same_cgroup_mark_connects_total", (("reason", "marked"),))] >= 2' -s
+	prom 'm[("same_cgroup_mark_connects_total", (("reason", "other_group"),))] >= 1' -s
+	prom 'len([k for k in m if k[0] == "same_cgroup_mark_program_attached"]) == len(j["instances"][-1]["programs"])
+	      and all(m[("same_cgroup_mark_program_attached", (("attach_type", p["attach_type"]), ("program", p["name"])))] == int(p["attached"])
+	              for p in j["instances"][-1]["programs"])' -s
+	prom '[dict(k[1]) for k in m if k[0] == "same_cgroup_mark_info"] == [{
+	          "mask": j["instances"][-1]["mask"], "level": str(j["instances"][-1]["level"]),
+	          "marking": j["instances"][-1]["marking"], "cgroup": j["instances"][-1]["cgroup"],
+	          "reuseport_checked": str(j["instances"][-1]["reuseport_checked"]).lower(),
+	          "pairs": str(j["instances"][-1]["pairs"]).lower(), "pin_dir": j["pin_dir"],
+	          "instance": j["instances"][-1]["instance"]}]' -s
+}
+
+@test "-s -o prometheus: a detached program shows as 0 and the loaded gauge drops to 0" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	local g
+	g=$(ls -d "$PINDIR"/g*)
+	"$BPFTOOL" cgroup detach "$TCG" cgroup_inet4_connect pinned "$g/scm_connect4"
+	run loader -d "$PINDIR" -s -o prometheus
+	[ "$status" -eq 1 ]
+	prom 'm[("same_cgroup_mark_loaded", ())] == 0
+	      and m[("same_cgroup_mark_program_attached", (("attach_type", "cgroup_inet4_connect"), ("program", "connect4")))] == 0
+	      and m[("same_cgroup_mark_program_attached", (("attach_type", "cgroup_inet4_bind"), ("program", "bind4")))] == 1' -s
+}
+
+@test "not loaded: -s -o prometheus is the loaded gauge at 0 alone, -p -o prometheus nothing, both exit 3" {
+	run --separate-stderr loader -d "$PINDIR" -s -o prometheus
+	[ "$status" -eq 3 ]
+	[ "$output" = $'# HELP same_cgroup_mark_loaded 1 when one instance is loaded with all its programs attached, else 0.\n# TYPE same_cgroup_mark_loaded gauge\nsame_cgroup_mark_loaded 0' ]
+	run --separate-stderr loader -d "$PINDIR" -p -o prometheus
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+}
+
+@test "-p -o prometheus: one counter per pair, parsed, equal to -p -j" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	for _ in 1 2 3; do
+		expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	done
+	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
+	prom 'f["same_cgroup_mark_pair_connects"].type == "counter"' -p
+	prom 'len(m) == len(j["pairs"]) == 2' -p
+	prom 'all(m[("same_cgroup_mark_pair_connects_total", tuple(sorted({
+	          "client": p["client"]["cgroup"], "listener": p["listener"]["cgroup"],
+	          "group": p["listener"]["group"], "port": str(p["port"]),
+	          "marked": "yes" if p["marked"] else "shared" if p["shared_port"] else "no"}.items())))] == p["connects"]
+	          for p in j["pairs"])' -p
+	local a
+	a=$(rel "$TCG/a")
+	prom 'm[("same_cgroup_mark_pair_connects_total", (("client", "'"$a"'"), ("group", "'"$a"'"), ("listener", "'"$a"'"), ("marked", "yes"), ("port", "'"$PORT"'")))] == 3' -p
+}
+
+@test "hostile cgroup names come out escaped in -p -o prometheus: quotes, backslashes, control characters, bytes not UTF-8" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	local n names=('q"uote' $'back\\slash' $'tab\tx' $'bad\377byte' $'cut\303' $'utf8-\303\244' '}bra{ce="x",' '# HELP x')
+	for n in "${names[@]}"; do
+		mkdir "$TCG/$n"
+		expect_mark "$Z" "$TCG/$n" "$NS" 127.0.0.1 "$PORT"
+	done
+	# Every line a sample, a HELP or a TYPE line: nothing broke out.
+	loader -d "$PINDIR" -p -o prometheus >"$BATS_TEST_TMPDIR/p.prom"
+	run ! grep -v -e '^same_cgroup_mark_pair_connects_total{.*} [0-9][0-9]*$' -e '^# HELP same_cgroup_mark_' -e '^# TYPE same_cgroup_mark_' "$BATS_TEST_TMPDIR/p.prom"
+	iconv -f UTF-8 -t UTF-8 "$BATS_TEST_TMPDIR/p.prom" >/dev/null
+	local t
+	t=$(rel "$TCG")
+	# What the parser reads back: the names, U+FFFD where they were not
+	# UTF-8 or held a control character.
+	prom 'sorted(dict(k[1])["client"] for k in m if dict(k[1])["marked"] == "no") == sorted(
+	          "'"$t"'/" + n for n in ["q\"uote", "back\\slash", "tab\ufffdx", "bad\ufffdbyte", "cut\ufffd",
+	                             "utf8-\u00e4", "}bra{ce=\"x\",", "# HELP x"])' -p
+	for n in "${names[@]}"; do
+		rmdir "$TCG/$n"
+	done
+}
+
+@test "-o takes text, json or prometheus, with -s or -p only, not together with another format" {
+	run --separate-stderr loader -d "$PINDIR" -s -o yaml
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"yaml"* ]]
+	run --separate-stderr loader -d "$PINDIR" -s -j -o prometheus
+	[ "$status" -eq 2 ]
+	run --separate-stderr loader -d "$PINDIR" -u -o prometheus
+	[ "$status" -eq 2 ]
+	run --separate-stderr loader -d "$PINDIR" -o json
+	[ "$status" -eq 2 ]
+	run --separate-stderr loader -d "$PINDIR" -s -o text
+	[ "$status" -eq 3 ]
+	[[ "$output" == "state:    not loaded"* ]]
+	run --separate-stderr loader -d "$PINDIR" -s -o json -j
+	[ "$status" -eq 3 ]
+	[[ "$output" == '{"state":"not loaded"'* ]]
+}

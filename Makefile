@@ -190,6 +190,13 @@ install: all
 	$(Q)sed -e 's|/usr/local/sbin/same-cgroup-mark-load|$(sbindir)/same-cgroup-mark-load|g' \
 		$(UNIT) >$(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service
 	$(Q)chmod 0644 $(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service
+	$(Q)sed -e 's|/usr/local/lib/same-cgroup-mark/|$(pkglibdir)/|g' \
+		systemd/same-cgroup-mark-metrics.service >$(DESTDIR)$(systemdunitdir)/same-cgroup-mark-metrics.service
+	$(Q)$(INSTALL_DATA) systemd/same-cgroup-mark-metrics.timer $(DESTDIR)$(systemdunitdir)/
+	$(Q)chmod 0644 $(DESTDIR)$(systemdunitdir)/same-cgroup-mark-metrics.service
+	$(Q)sed -e 's|^loader=.*|loader=$(sbindir)/same-cgroup-mark-load|' \
+		systemd/same-cgroup-mark-metrics >$(DESTDIR)$(pkglibdir)/same-cgroup-mark-metrics
+	$(Q)chmod 0755 $(DESTDIR)$(pkglibdir)/same-cgroup-mark-metrics
 	$(Q)sed $(MAN_SED) man/same-cgroup-mark-load.8 >$(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8
 	$(Q)sed $(MAN_SED) man/same-cgroup-mark.conf.5 >$(DESTDIR)$(mandir)/man5/same-cgroup-mark.conf.5
 	$(Q)chmod 0644 $(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8 $(DESTDIR)$(mandir)/man5/same-cgroup-mark.conf.5
@@ -206,6 +213,9 @@ uninstall:
 		$(DESTDIR)$(initramfstoolsdir)/scripts/init-top/same-cgroup-mark \
 		$(addprefix $(DESTDIR)$(pkglibdir)/,$(notdir $(LOADER_PARTS))) \
 		$(DESTDIR)$(systemdunitdir)/same-cgroup-mark.service \
+		$(DESTDIR)$(systemdunitdir)/same-cgroup-mark-metrics.service \
+		$(DESTDIR)$(systemdunitdir)/same-cgroup-mark-metrics.timer \
+		$(DESTDIR)$(pkglibdir)/same-cgroup-mark-metrics \
 		$(DESTDIR)$(mandir)/man8/same-cgroup-mark-load.8 \
 		$(DESTDIR)$(mandir)/man5/same-cgroup-mark.conf.5
 	$(Q)rm -f $(DESTDIR)$(dracutmoduledir)/90same-cgroup-mark/module-setup.sh \

@@ -177,3 +177,94 @@ rel() {
 	[ "$status" -eq 3 ]
 	[[ "$output" == '{"state":"not loaded"'* ]]
 }
+
+# writer DIR [LOADER_EXIT]: systemd/same-cgroup-mark-metrics run for this
+# test's pin directory, writing into DIR; with LOADER_EXIT, a loader that
+# fails with that status instead.
+writer() {
+	local w=$BATS_TEST_TMPDIR/writer fake=$BATS_TEST_TMPDIR/loader
+	if [ -n "${2:-}" ]; then
+		printf '#!/bin/sh\necho "same-cgroup-mark-load: broken for the test" >&2\nexit %s\n' "$2" >"$fake"
+	else
+		printf '#!/bin/sh\nexec dash %s -d %s "$@"\n' "$SCM_LOADER" "$PINDIR" >"$fake"
+	fi
+	chmod 0755 "$fake"
+	sed "s|^loader=.*|loader=$fake|" "$SCM_TOP/systemd/same-cgroup-mark-metrics" >"$w"
+	dash "$w" "$1"
+}
+
+@test "the metrics writer replaces same-cgroup-mark.prom whole: -s and -p, parsed, mode 0644, nothing else left" {
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	local d=$BATS_TEST_TMPDIR/textfile
+	mkdir "$d"
+	echo 'old' >"$d/same-cgroup-mark.prom"
+	run writer "$d"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ -z "$output" ]
+	[ "$(ls -A "$d")" = same-cgroup-mark.prom ]
+	[ "$(stat -c %a "$d/same-cgroup-mark.prom")" = 644 ]
+	"$PROM_PY" -c "$PROM_CHECK" 'm[("same_cgroup_mark_loaded", ())] == 1 and
+	    sum(v for k, v in m.items() if k[0] == "same_cgroup_mark_pair_connects_total") == 1' '{}' "$d/same-cgroup-mark.prom"
+}
+
+@test "the metrics writer keeps the previous file when the loader fails, and says so in one line" {
+	local d=$BATS_TEST_TMPDIR/textfile
+	mkdir "$d"
+	echo 'previous' >"$d/same-cgroup-mark.prom"
+	run --separate-stderr writer "$d" 2
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "same-cgroup-mark-metrics: "*"exit 2"*"broken for the test"*"previous"* ]]
+	[ "$(cat "$d/same-cgroup-mark.prom")" = previous ]
+	[ "$(ls -A "$d")" = same-cgroup-mark.prom ]
+	# Not loaded is a state, not a failure: the gauge at 0.
+	run writer "$d"
+	[ "$status" -eq 0 ]
+	grep -qx 'same_cgroup_mark_loaded 0' "$d/same-cgroup-mark.prom"
+	run --separate-stderr writer "$BATS_TEST_TMPDIR/missing"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "same-cgroup-mark-metrics: no directory $BATS_TEST_TMPDIR/missing"* ]]
+}
+
+# node_exporter: Debian's prometheus-node-exporter, downloaded and unpacked
+# (not installed: that would start the host's exporter on every address).
+node_exporter() {
+	local d=$BATS_FILE_TMPDIR/node-exporter
+	if [ ! -x "$d/usr/bin/prometheus-node-exporter" ]; then
+		mkdir -p "$d"
+		(cd "$d" && apt-get download -qq -o APT::Sandbox::User=root prometheus-node-exporter) || return 1
+		dpkg-deb -x "$d"/prometheus-node-exporter_*.deb "$d" || return 1
+	fi
+	echo "$d/usr/bin/prometheus-node-exporter"
+}
+
+@test "a real prometheus-node-exporter (textfile collector, on loopback) serves what the writer wrote" {
+	local ne d=$BATS_TEST_TMPDIR/textfile port out
+	ne=$(node_exporter)
+	run scm_load
+	[ "$status" -eq 0 ]
+	start_server "$TCG/a" "$NS" 127.0.0.1 0
+	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
+	mkdir "$d"
+	run writer "$d"
+	[ "$status" -eq 0 ]
+	port=$("$PROM_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	"$ne" --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
+		--collector.textfile --collector.textfile.directory="$d" >"$BATS_TEST_TMPDIR/ne.log" 2>&1 &
+	PIDS="$PIDS $!"
+	out=
+	for _ in $(seq 1 100); do
+		out=$("$PROM_PY" -c 'import sys, urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=2).read().decode())' "$port" 2>/dev/null) && break
+		sleep 0.1
+	done
+	[ -n "$out" ] || { cat "$BATS_TEST_TMPDIR/ne.log"; false; }
+	grep -qx 'same_cgroup_mark_loaded 1' <<<"$out"
+	grep -q '^same_cgroup_mark_connects_total{reason="marked"} [1-9]' <<<"$out"
+	grep -q '^same_cgroup_mark_pair_connects_total{.*marked="yes".*} 1$' <<<"$out"
+	# The collector read the file without an error.
+	grep -qx 'node_textfile_scrape_error 0' <<<"$out"
+}

@@ -112,6 +112,29 @@ install_unit() {
 	[ "$status" -eq 0 ] || { echo "systemd-analyze verify: $output"; false; }
 }
 
+@test "systemd-analyze verify accepts the installed metrics timer and service; the service runs the installed writer" {
+	need_systemd_analyze
+	dest=$BATS_TEST_TMPDIR/dest
+	run install_tree "$dest" prefix=/usr
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	local d=usr/lib/systemd/system
+	[ "$(stat -c %a "$dest/$d/same-cgroup-mark-metrics.timer")" = 644 ]
+	[ "$(stat -c %a "$dest/$d/same-cgroup-mark-metrics.service")" = 644 ]
+	[ "$(unit_value ExecStart "$dest/$d/same-cgroup-mark-metrics.service")" = /usr/lib/same-cgroup-mark/same-cgroup-mark-metrics ]
+	[ -x "$dest/usr/lib/same-cgroup-mark/same-cgroup-mark-metrics" ]
+	grep -qx 'loader=/usr/sbin/same-cgroup-mark-load' "$dest/usr/lib/same-cgroup-mark/same-cgroup-mark-metrics"
+	[ "$(unit_value OnUnitActiveSec "$dest/$d/same-cgroup-mark-metrics.timer")" = 1min ]
+	# With default dependencies: the host's targets and slices, next to them.
+	local u
+	for u in /lib/systemd/system/*.target /lib/systemd/system/*.slice; do
+		[ -e "$dest/$d/${u##*/}" ] || cp "$u" "$dest/$d/"
+	done
+	run verify "$dest" "/$d/same-cgroup-mark-metrics.timer"
+	[ "$status" -eq 0 ] || { echo "systemd-analyze verify: $output"; false; }
+	run verify "$dest" "/$d/same-cgroup-mark-metrics.service"
+	[ "$status" -eq 0 ] || { echo "systemd-analyze verify: $output"; false; }
+}
+
 @test "systemd-analyze verify accepts the unit installed where this release's systemd.pc says, as the package installs it" {
 	need_systemd_analyze
 	# debian/rules asks pkg-config the same: /lib/systemd/system on Debian

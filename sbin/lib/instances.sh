@@ -143,14 +143,19 @@ END_OF_LIST
 	done
 }
 
+# rollback_attached DIR: set _att to what of instance DIR is attached
+# (attached_progs), or say that it cannot be told and fail (rollback).
+rollback_attached() {
+	_att=$(attached_progs "$1") && return 0
+	warn "rollback: cannot tell what of $1 is attached; run $me again"
+	return 1
+}
+
 # restore_instance DIR: attach again what of instance DIR is pinned but not
 # attached (rollback).
 restore_instance() {
 	instance_cgroup "$1" || return 0
-	_att=$(attached_progs "$1") || {
-		warn "rollback: cannot tell what of $1 is attached; run $me again"
-		return 1
-	}
+	rollback_attached "$1" || return 1
 	while read -r _type _pin; do
 		case $nl$_att$nl in
 		*"$nl$_type $_pin$nl"*) ;;
@@ -168,10 +173,7 @@ END_OF_LIST
 # be detached by the next run.
 teardown_instance() {
 	if [ -n "$(pinned_progs "$1")" ] && instance_cgroup "$1"; then
-		_att=$(attached_progs "$1") || {
-			warn "rollback: cannot tell what of $1 is attached; run $me again"
-			return 1
-		}
+		rollback_attached "$1" || return 1
 		while read -r _type _pin; do
 			[ -z "$_type" ] || queue_detach "$_cg" "$_type" "$_pin" || return 1
 		done <<END_OF_LIST

@@ -158,14 +158,27 @@ rollback() {
 # --- queries --------------------------------------------------------------
 # A query that fails must not pass for "nothing there": the caller would
 # then leave programs attached, or remove pins of attached programs.
+# Queries read bpftool's JSON (-j), its stable interface: one line, an
+# object per program or map.  json_val is an awk function for it:
+# val(O, K), the value of key K in O (a number, or a string without
+# escapes, as ids, names and types are), or "" when O has no key K.
+json_val='
+function val(o, k) {
+	if (!match(o, "[{,]\"" k "\":(\"[^\"]*\"|[0-9]+)"))
+		return ""
+	o = substr(o, RSTART + length(k) + 4, RLENGTH - length(k) - 4)
+	gsub(/"/, "", o)
+	return o
+}
+'
 
 # prog_id PIN: print the id of the program pinned at PIN.
 prog_id() {
-	_q=$("$BPFTOOL" prog show pinned "$1" 2>/dev/null) || {
+	_q=$("$BPFTOOL" -j prog show pinned "$1" 2>/dev/null) || {
 		warn "reading the program pinned at $1 failed"
 		return 1
 	}
-	printf '%s\n' "$_q" | sed -n '1s/^\([0-9][0-9]*\):.*/\1/p'
+	printf '%s\n' "$_q" | awk "$json_val"'{ if (val($0, "id") != "") print val($0, "id") }'
 }
 
 # attached_ids CGROUP: print "ID TYPE FLAGS" for each program attached
@@ -175,15 +188,22 @@ prog_id() {
 # load and unload do not ask.
 attached_ids() {
 	[ -d "$1" ] || return 0
-	_q=$("$BPFTOOL" cgroup show "$1" 2>/dev/null) || {
+	_q=$("$BPFTOOL" -j cgroup show "$1" 2>/dev/null) || {
 		warn "listing the programs attached to $1 failed"
 		return 1
 	}
-	printf '%s\n' "$_q" | awk '
-		$1 ~ /^[0-9]+$/ {
-			flags = ($3 == "multi" || $3 == "override") ? $3 : "-"
-			print $1, $2, flags
-		}'
+	# [{"id":N,"attach_type":"T","attach_flags":"F","name":"P"},...]
+	printf '%s\n' "$_q" | awk "$json_val"'{
+		n = split($0, obj, /}/)
+		for (i = 1; i <= n; i++) {
+			if (val(obj[i], "id") == "")
+				continue
+			flags = val(obj[i], "attach_flags")
+			if (flags != "multi" && flags != "override")
+				flags = "-"
+			print val(obj[i], "id"), val(obj[i], "attach_type"), flags
+		}
+	}'
 }
 
 # is_attached ID TYPE LIST: is ID attached as TYPE in LIST (attached_ids)?

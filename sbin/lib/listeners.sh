@@ -108,8 +108,9 @@ remove_iterator_leftovers() {
 	for _m in $iterator_maps; do
 		_p=$bpffs_mount/${_m%%:*}
 		[ -e "$_p" ] || continue
-		case $("$BPFTOOL" map show pinned "$_p" 2>/dev/null | sed -n 1p) in
-		*": ${_m#*:}  name ${_m%%:*} "*) _pins="$_pins $_p" ;;
+		case $("$BPFTOOL" -j map show pinned "$_p" 2>/dev/null |
+			awk "$json_val"'{ print val($0, "type") ":" val($0, "name") }') in
+		"${_m#*:}:${_m%%:*}") _pins="$_pins $_p" ;;
 		*) _in_the_way=$_p; return 1 ;;
 		esac
 	done

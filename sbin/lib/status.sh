@@ -76,10 +76,56 @@ function help(name, type, text) {
 }
 '
 
-# rodata_field DUMP NAME: the value of .rodata variable NAME in DUMP (a
-# "bpftool map dump" of the instance's scm_rodata), or nothing.
+# map_dump PIN: the entries of the map pinned at PIN as bpftool's BTF
+# shows them (the "formatted" part of "bpftool -j map dump"), one member
+# with a number or string value per line: "ENTRY NAME VALUE", ENTRY
+# counting from 0.  A struct's members come under its own member's name
+# (ENTRY client 12); a per-CPU value as "ENTRY cpu N" then "ENTRY value
+# V".  Nothing for a map without BTF, or when bpftool fails.
+map_dump() {
+	"$BPFTOOL" -j map dump pinned "$1" 2>/dev/null | awk '
+		{ buf = buf $0 }
+		END {
+			# One token per line: ids, names and numbers hold none of
+			# these characters.
+			gsub(/[][{}:,]/, "\n&\n", buf)
+			n = split(buf, t, "\n")
+			depth = 0; entry = -1; fdepth = 0; key = ""; isval = 0
+			for (i = 1; i <= n; i++) {
+				x = t[i]
+				if (x == "" || x == ",")
+					continue
+				if (x == ":") {
+					isval = 1
+				} else if (x == "{" || x == "[") {
+					type[++depth] = x
+					if (depth == 2 && x == "{")
+						entry++
+					if (depth == 3 && key == "formatted")
+						fdepth = 3
+					isval = 0
+				} else if (x == "}" || x == "]") {
+					if (depth == fdepth)
+						fdepth = 0
+					depth--
+				} else if (type[depth] == "{" && !isval) {
+					key = x
+					gsub(/"/, "", key)
+				} else {
+					if (fdepth && type[depth] == "{") {
+						gsub(/"/, "", x)
+						print entry, key, x
+					}
+					isval = 0
+				}
+			}
+		}'
+}
+
+# rodata_field DUMP NAME: the value of .rodata variable NAME in DUMP (the
+# map_dump of the instance's scm_rodata), or nothing.
 rodata_field() {
-	printf '%s\n' "$1" | sed -n "s/.*\"$2\": *\\([0-9][0-9]*\\).*/\\1/p"
+	printf '%s\n' "$1" | awk -v name="$2" '$2 == name { print $3; exit }'
 }
 
 # loaded_instances [JSON]: under the lock (a load or unload in progress is
@@ -138,7 +184,7 @@ status_instance() {
 	else
 		_cg=$(readlink -- "$pindir/cgroup") || _cg=
 	fi
-	_rodata=$("$BPFTOOL" map dump pinned "$1/scm_rodata" 2>/dev/null)
+	_rodata=$(map_dump "$1/scm_rodata")
 	_mask=$(rodata_field "$_rodata" scm_mask)
 	[ -z "$_mask" ] || _mask=$(printf '0x%08x' "$_mask")
 	_level=$(rodata_field "$_rodata" scm_level)
@@ -273,9 +319,9 @@ prom_status() {
 # "NAME VALUE" lines.
 print_counters() {
 	[ -e "$1" ] || return 0
-	"$BPFTOOL" map dump pinned "$1" 2>/dev/null | awk -v json="$json" -v prom="$prom" '
-		/"key":/ { k = $2; gsub(/[^0-9]/, "", k) }
-		/"value":/ { v = $2; gsub(/[^0-9]/, "", v); sum[k] += v }
+	map_dump "$1" | awk -v json="$json" -v prom="$prom" '
+		$2 == "key" { k[$1] = $3 }
+		$2 == "value" { sum[k[$1]] += $3 }
 		END {
 			# Key (enum scm_counter in the BPF source), text and
 			# JSON name, in the order printed.
@@ -305,13 +351,12 @@ do_pairs() {
 	loaded_instances || return 3
 	# The newest instance: the others share its maps or are leftovers.
 	_inst=${_insts##*"$nl"}
-	_rodata=$("$BPFTOOL" map dump pinned "$_inst/scm_rodata" 2>/dev/null)
+	_rodata=$(map_dump "$_inst/scm_rodata")
 	_level=$(rodata_field "$_rodata" scm_level)
 	_on=$(rodata_field "$_rodata" scm_pairs_on)
-	_max=$("$BPFTOOL" map show pinned "$_inst/scm_pairs" 2>/dev/null |
-		sed -n 's/.*max_entries \([0-9][0-9]*\).*/\1/p')
-	_since=$("$BPFTOOL" map dump pinned "$_inst/scm_pair_since" 2>/dev/null |
-		sed -n 's/.*"value": *\([0-9][0-9]*\).*/\1/p')
+	_max=$("$BPFTOOL" -j map show pinned "$_inst/scm_pairs" 2>/dev/null |
+		awk "$json_val"'{ print val($0, "max_entries") }')
+	_since=$(map_dump "$_inst/scm_pair_since" | awk '$2 == "value" { print $3; exit }')
 	# Boot-time ns of the first count, as wall-clock seconds.
 	_since_s=
 	if [ -n "$_since" ] && [ "$_since" != 0 ]; then
@@ -326,7 +371,7 @@ do_pairs() {
 	{
 		[ -z "$_cgroot" ] || find "$_cgroot" -xdev -type d -printf 'cg\t%i\t/%P\0' 2>/dev/null |
 			sed -z 's/\\/\\\\/g; s/\n/\\n/g' | tr '\0' '\n'
-		"$BPFTOOL" map dump pinned "$_inst/scm_pairs" 2>/dev/null
+		map_dump "$_inst/scm_pairs"
 	} | awk -v json="$json" -v prom="$prom" -v level="${_level:-0}" -v on="${_on:-0}" \
 		-v max="${_max:-0}" -v since="$_since_s" "$prom_awk"'
 		function js(s,   out, i, c) {
@@ -365,20 +410,19 @@ do_pairs() {
 			return out
 		}
 		$1 == "cg" { path[$2] = unesc(substr($0, length($1) + length($2) + 3)); next }
-		{ gsub(/[ \t,]/, "") }
-		/^"key":\{/ { if (k != "") done(); k = "x"; n = 0 }
-		/^"(client|listener|group|port|marked)":/ {
-			split($0, kv, ":"); f = kv[1]; gsub(/"/, "", f); key[f] = kv[2]
-		}
-		/^"value":/ { split($0, kv, ":"); n += kv[2] }
-		/^"cpu":/ && np == 0 { ncpu++ }
+		# map_dump lines: "ENTRY NAME VALUE".
+		{ split($0, w, " ") }
+		!np_open || w[1] != e { if (np_open) done(); np_open = 1; e = w[1]; n = 0 }
+		w[2] ~ /^(client|listener|group|port|marked)$/ { key[w[2]] = w[3] }
+		w[2] == "value" { n += w[3] }
+		w[2] == "cpu" && np == 0 { ncpu++ }
 		function done() {
 			np++
 			c[np] = n; cl[np] = key["client"]; li[np] = key["listener"]
 			gr[np] = key["group"]; po[np] = key["port"]; ma[np] = key["marked"]
 		}
 		END {
-			if (k != "")
+			if (np_open)
 				done()
 			# Busiest first, then marked ones, then by client: an
 			# insertion sort, the map holds a few thousand pairs at most.

@@ -11,26 +11,30 @@
 #       Exit 0, or 3 when nothing is loaded.
 # Sourced by same-cgroup-mark-load.
 
+# json_awk: awk functions for JSON output.  js(S) is S as a JSON string:
+# quote, backslash and control characters escaped.  Call js_init() first.
+json_awk='
+function js_init(   i) {
+	for (i = 1; i < 32; i++)
+		esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
+	esc["\n"] = "\\n"
+	esc["\""] = "\\\""
+	esc["\\"] = "\\\\"
+}
+function js(s,   out, i, n, c) {
+	out = ""
+	n = length(s)
+	for (i = 1; i <= n; i++) {
+		c = substr(s, i, 1)
+		out = out ((c in esc) ? esc[c] : c)
+	}
+	return "\"" out "\""
+}
+'
+
 # json_str TEXT: TEXT as a JSON string.
 json_str() {
-	printf '%s' "$1" | awk '
-		BEGIN {
-			for (i = 1; i < 32; i++)
-				esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
-			esc["\""] = "\\\""
-			esc["\\"] = "\\\\"
-			printf "\""
-		}
-		{
-			if (NR > 1)
-				printf "\\n"
-			n = length($0)
-			for (i = 1; i <= n; i++) {
-				c = substr($0, i, 1)
-				printf "%s", (c in esc) ? esc[c] : c
-			}
-		}
-		END { printf "\"" }'
+	SCM_JS=$1 awk "$json_awk"'BEGIN { js_init(); printf "%s", js(ENVIRON["SCM_JS"]) }'
 }
 
 # prom_awk: awk functions for Prometheus output.  lv(S) is S as a label
@@ -373,15 +377,7 @@ do_pairs() {
 			sed -z 's/\\/\\\\/g; s/\n/\\n/g' | tr '\0' '\n'
 		map_dump "$_inst/scm_pairs"
 	} | awk -v json="$json" -v prom="$prom" -v level="${_level:-0}" -v on="${_on:-0}" \
-		-v max="${_max:-0}" -v since="$_since_s" "$prom_awk"'
-		function js(s,   out, i, c) {
-			out = ""
-			for (i = 1; i <= length(s); i++) {
-				c = substr(s, i, 1)
-				out = out ((c in esc) ? esc[c] : c)
-			}
-			return "\"" out "\""
-		}
+		-v max="${_max:-0}" -v since="$_since_s" "$prom_awk$json_awk"'
 		function cg(id) {
 			return (id in path) ? path[id] : "(gone, id " id ")"
 		}
@@ -390,10 +386,7 @@ do_pairs() {
 		}
 		BEGIN {
 			FS = "\t"
-			for (i = 1; i < 32; i++)
-				esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
-			esc["\""] = "\\\""
-			esc["\\"] = "\\\\"
+			js_init()
 		}
 		# What follows the second tab, unescaped.
 		function unesc(s,   out, i, c) {

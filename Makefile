@@ -272,12 +272,13 @@ check-release:
 	$(Q)sh tests/release/run '$(SCM_RELEASE)' '$(SCM_RELEASE_CMD)'
 
 # The bats suite on Debian's kernels (6.1, 6.12), each booted in QEMU, and
-# on this host, with one summary line per kernel (as root; installs the
-# test tools, mmdebstrap, cpio and qemu-system-x86 if missing; slow without
-# KVM: see docs/tests.md).  SCM_KERNELS_KERNELS, SCM_KERNELS_HOST and
-# SCM_KERNELS_FILES choose what runs (tests/kernels/run).
+# on this host, with one summary line per kernel (as root; installs
+# mmdebstrap, cpio and qemu-system-x86, and for the run here the test
+# tools, if missing; slow without KVM: see docs/tests.md).
+# SCM_KERNELS_KERNELS, SCM_KERNELS_HOST, SCM_KERNELS_FILES and
+# SCM_KERNELS_INIT choose what runs (tests/kernels/run).
 .PHONY: check-kernels
-check-kernels: test-deps
+check-kernels: deps
 	$(Q)MAKE='$(MAKE)' sh tests/kernels/run
 
 # Build the Debian package in a scratch copy of this tree, then install,

@@ -229,10 +229,14 @@ writer() {
 	[[ "$stderr" == "same-cgroup-mark-metrics: no directory $BATS_TEST_TMPDIR/missing"* ]]
 }
 
-# node_exporter: Debian's prometheus-node-exporter, downloaded and unpacked
-# (not installed: that would start the host's exporter on every address).
+# node_exporter: Debian's prometheus-node-exporter: the installed one, else
+# downloaded and unpacked (not installed: that would start the host's
+# exporter on every address).
 node_exporter() {
 	local d=$BATS_FILE_TMPDIR/node-exporter
+	if command -v prometheus-node-exporter; then
+		return 0
+	fi
 	if [ ! -x "$d/usr/bin/prometheus-node-exporter" ]; then
 		mkdir -p "$d"
 		(cd "$d" && apt-get download -qq -o APT::Sandbox::User=root prometheus-node-exporter) || return 1

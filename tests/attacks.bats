@@ -94,17 +94,14 @@ nobody() {
 }
 
 # refused_as_nobody CGROUP TOOL ARGS...: the helper's connect fails with
-# ECONNREFUSED in less than a second (the ruleset's reset); counted in
-# REFUSALS for expect_rejected.
+# ECONNREFUSED (a reset: a dropped SYN would time out instead); counted in
+# REFUSALS, which expect_rejected compares with the ruleset's own counter
+# of the resets it sent.  Not timed: a loaded machine is no failure.
 refused_as_nobody() {
-	local t0 t1
-	t0=${EPOCHREALTIME/./}
 	run nobody "$@"
-	t1=${EPOCHREALTIME/./}
-	if [ "$status" -ne 1 ] || [[ "$output" != *"connect: Connection refused"* ]] ||
-		[ $((t1 - t0)) -ge 1000000 ]; then
-		printf '%s (cgroup %s): status %s after %s us, expected a fast refusal:\n%s\n' \
-			"$*" "${1#"$CGROOT"/}" "$status" $((t1 - t0)) "$output" >&2
+	if [ "$status" -ne 1 ] || [[ "$output" != *"connect: Connection refused"* ]]; then
+		printf '%s (cgroup %s): status %s, expected a refusal:\n%s\n' \
+			"$*" "${1#"$CGROOT"/}" "$status" "$output" >&2
 		return 1
 	fi
 	REFUSALS=$((REFUSALS + 1))

@@ -49,17 +49,15 @@ talk() {
 }
 
 # refused CGROUP NETNS ADDR PORT [OPTIONS]: the connect fails with
-# ECONNREFUSED in less than a second.
+# ECONNREFUSED: the ruleset's reset (a dropped SYN would time out after
+# 5 s instead).  Not timed: a loaded machine is no failure.
 refused() {
-	local cg=$1 ns=$2 out rc=0 t0 t1
+	local cg=$1 ns=$2 out rc=0
 	shift 2
-	t0=${EPOCHREALTIME/./}
 	out=$( (in_cgroup "$cg" "$ns" "$PROBE" connect "$@" --talk --timeout 5) 2>&1) || rc=$?
-	t1=${EPOCHREALTIME/./}
-	if [ "$rc" -ne 1 ] || [[ "$out" != *"scm-probe: connect: Connection refused"* ]] ||
-		[ $((t1 - t0)) -ge 1000000 ]; then
-		printf 'connect %s (cgroup %s, netns %s): status %s after %s us, expected a fast refusal:\n%s\n' \
-			"$*" "${cg#"$CGROOT"/}" "$ns" "$rc" $((t1 - t0)) "$out" >&2
+	if [ "$rc" -ne 1 ] || [[ "$out" != *"scm-probe: connect: Connection refused"* ]]; then
+		printf 'connect %s (cgroup %s, netns %s): status %s, expected a refusal:\n%s\n' \
+			"$*" "${cg#"$CGROOT"/}" "$ns" "$rc" "$out" >&2
 		return 1
 	fi
 }

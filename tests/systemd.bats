@@ -222,20 +222,10 @@ install_unit() {
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 
 	# The unit starts while connections are being made.
-	(for _ in 1 2 3; do
-		$start >/dev/null 2>&1 || echo fail >"$BATS_TEST_TMPDIR/start-failed"
-	done
-	touch "$BATS_TEST_TMPDIR/starts-done") 3>&- &
-	local starter=$! n=0 bad=0 got
-	while [ ! -e "$BATS_TEST_TMPDIR/starts-done" ] || [ "$n" -lt 20 ]; do
-		got=$(mark_of "$TCG/a" "$NS" 127.0.0.1 "$PORT") || got=failed
-		same_mark "$got" "$TEST_MASK" || bad=$((bad + 1))
-		n=$((n + 1))
-	done
-	wait "$starter"
-	echo "connects: $n, not marked: $bad"
-	[ ! -e "$BATS_TEST_TMPDIR/start-failed" ]
-	[ "$bad" -eq 0 ]
+	connect_round() { tally_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"; }
+	# shellcheck disable=SC2086 # $start is a command line
+	while_running 3 $start
+	[ "$wrong" -eq 0 ]
 
 	# Replaced, not stacked: one instance, four new programs attached.
 	now=$(our_ids)

@@ -274,6 +274,35 @@ expect_mark() {
 	fi
 }
 
+# tally_mark EXPECTED CGROUP NETNS ADDR PORT [OPTIONS]: expect_mark, but a
+# wrong mark or a failed connect adds one to $wrong (and its message to
+# wrong-marks) instead of failing.
+tally_mark() {
+	expect_mark "$@" 2>>"$BATS_TEST_TMPDIR/wrong-marks" || wrong=$((wrong + 1))
+}
+
+# while_running N CMD...: run CMD N times in the background (each must
+# succeed; its output is dropped) and call connect_round, which the test
+# defines (with tally_mark), until CMD has run N times and at least 20
+# rounds were made.  Sets rounds and wrong; fails when a CMD failed.
+while_running() {
+	local n=$1 fin=$BATS_TEST_TMPDIR/bg-done failed=$BATS_TEST_TMPDIR/bg-failed pid
+	shift
+	rm -f "$fin" "$failed" "$BATS_TEST_TMPDIR/wrong-marks"
+	(for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 || echo "$* failed" >>"$failed"; done
+	 touch "$fin") 3>&- &
+	pid=$!
+	rounds=0 wrong=0
+	while [ ! -e "$fin" ] || [ "$rounds" -lt 20 ]; do
+		connect_round
+		rounds=$((rounds + 1))
+	done
+	wait "$pid"
+	echo "rounds: $rounds, wrong marks: $wrong"
+	[ ! -e "$BATS_TEST_TMPDIR/wrong-marks" ] || head -n 5 "$BATS_TEST_TMPDIR/wrong-marks"
+	[ ! -e "$failed" ] || { cat "$failed"; return 1; }
+}
+
 # prog_ids_at CGROUP: the ids attached directly to CGROUP, sorted, one line.
 prog_ids_at() {
 	"$BPFTOOL" cgroup show "$1" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -n | xargs

@@ -116,7 +116,7 @@ record_cgroup() {
 # the program is still attached, and what is left is then asked for.  Of
 # several instances (an interrupted run), what is attached is asked for.
 detach_instances() {
-	local ask= inst progs rc
+	local ask='' inst progs rc
 	keep_detached=0
 	[ "$#" -le 1 ] || ask=1
 	for inst in "$@"; do
@@ -192,7 +192,7 @@ END_OF_LIST
 # DIRs (rm -d removes a directory only when it is empty by then); with -p,
 # then the pin directory's link and the pin directory, if empty, too.
 remove_instances() {
-	local pins= and_pindir= d pin left
+	local pins='' and_pindir='' d pin left
 	if [ "${1:-}" = -p ]; then
 		and_pindir=1
 		shift

@@ -100,7 +100,7 @@ run_listener_iterator() {
 # $_in_the_way, when a pin with the name of one of $iterator_maps is not our
 # map of that type.
 remove_iterator_leftovers() {
-	local p m pins=
+	local p m pins=''
 	for p in "$bpffs_mount"/same_cgroup_mark_iter_*; do
 		[ ! -e "$p" ] || rm -f -- "$p"
 	done

@@ -32,13 +32,12 @@ mount_bpffs() {
 
 # list_instances: print the instance directories in PIN_DIR, oldest first.
 list_instances() {
-	local d n
-	for d in "$pindir"/g*; do
-		n=${d##*/g}
-		case $n in
+	for _d in "$pindir"/g*; do
+		_n=${_d##*/g}
+		case $_n in
 		'' | 0* | *[!0-9]*) continue ;;
 		esac
-		[ "${#n}" -le 9 ] && [ -d "$d" ] && printf '%s\n' "$n"
+		[ "${#_n}" -le 9 ] && [ -d "$_d" ] && printf '%s\n' "$_n"
 	done | sort -n | sed "s|^|$pindir/g|"
 }
 
@@ -55,25 +54,23 @@ instance_cgroup() {
 
 # pinned_progs DIR: print "TYPE PIN" for each program pinned in DIR.
 pinned_progs() {
-	local h
-	for h in $hooks $route_hook; do
-		[ ! -e "$1/scm_${h%%:*}" ] || printf '%s %s\n' "${h#*:}" "$1/scm_${h%%:*}"
+	for _h in $hooks $route_hook; do
+		[ ! -e "$1/scm_${_h%%:*}" ] || printf '%s %s\n' "${_h#*:}" "$1/scm_${_h%%:*}"
 	done
 }
 
 # attached_progs DIR: print "TYPE PIN" for each program of instance DIR
 # that is attached to the instance's cgroup (asking bpftool).
 attached_progs() {
-	local list h pin id
 	instance_cgroup "$1" || return 0
-	list=$(attached_ids "$_cg") || return 1
-	for h in $hooks $route_hook; do
-		pin=$1/scm_${h%%:*}
-		[ -e "$pin" ] || continue
-		id=$(prog_id "$pin") || return 1
-		[ -n "$id" ] || continue
-		if is_attached "$id" "${h#*:}" "$list"; then
-			printf '%s %s\n' "${h#*:}" "$pin"
+	_list=$(attached_ids "$_cg") || return 1
+	for _h in $hooks $route_hook; do
+		_pin=$1/scm_${_h%%:*}
+		[ -e "$_pin" ] || continue
+		_id=$(prog_id "$_pin") || return 1
+		[ -n "$_id" ] || continue
+		if is_attached "$_id" "${_h#*:}" "$_list"; then
+			printf '%s %s\n' "${_h#*:}" "$_pin"
 		fi
 	done
 }
@@ -91,15 +88,14 @@ make_pindir() {
 # of their own get one first, so that the cgroup of every instance stays
 # known whenever this run stops.
 record_cgroup() {
-	local want prev inst
-	want=$(readlink -e -- "$cgroup") || die "cannot enter $cgroup"
+	_want=$(readlink -e -- "$cgroup") || die "cannot enter $cgroup"
 	if [ -L "$pindir/cgroup" ]; then
-		instance_cgroup "$pindir" && [ "$_cg" = "$want" ] && return 0
-		prev=$(readlink -- "$pindir/cgroup") ||
+		instance_cgroup "$pindir" && [ "$_cg" = "$_want" ] && return 0
+		_prev=$(readlink -- "$pindir/cgroup") ||
 			die "cannot read $pindir/cgroup"
-		for inst in $old; do
-			[ -L "$inst/cgroup" ] || ln -s -- "$prev" "$inst/cgroup" ||
-				die "cannot record the cgroup of $inst"
+		for _inst in $old; do
+			[ -L "$_inst/cgroup" ] || ln -s -- "$_prev" "$_inst/cgroup" ||
+				die "cannot record the cgroup of $_inst"
 		done
 		rm -f -- "$pindir/cgroup" || die "cannot replace $pindir/cgroup"
 	elif [ -e "$pindir/cgroup" ]; then
@@ -116,33 +112,33 @@ record_cgroup() {
 # the program is still attached, and what is left is then asked for.  Of
 # several instances (an interrupted run), what is attached is asked for.
 detach_instances() {
-	local ask='' inst progs rc
+	_ask=
 	keep_detached=0
-	[ "$#" -le 1 ] || ask=1
-	for inst in "$@"; do
-		instance_cgroup "$inst" || continue
-		if [ -n "$ask" ]; then
-			progs=$(attached_progs "$inst") || return 1
+	[ "$#" -le 1 ] || _ask=1
+	for _inst in "$@"; do
+		instance_cgroup "$_inst" || continue
+		if [ -n "$_ask" ]; then
+			_progs=$(attached_progs "$_inst") || return 1
 		else
-			progs=$(pinned_progs "$inst")
+			_progs=$(pinned_progs "$_inst")
 		fi
-		while [ -n "$progs" ]; do
+		while [ -n "$_progs" ]; do
 			while read -r _type _pin; do
 				queue_detach "$_cg" "$_type" "$_pin" || return 1
 			done <<END_OF_LIST
-$progs
+$_progs
 END_OF_LIST
 			run_batch
-			rc=$?
-			[ "$inst" != "$keep" ] || keep_detached=$((keep_detached + batch_done))
-			[ "$rc" -ne 0 ] || break
+			_rc=$?
+			[ "$_inst" != "$keep" ] || keep_detached=$((keep_detached + batch_done))
+			[ "$_rc" -ne 0 ] || break
 			failed_prog
-			if [ -n "$ask" ] || still_attached "$_cg" "$_type" "$_pin"; then
+			if [ -n "$_ask" ] || still_attached "$_cg" "$_type" "$_pin"; then
 				warn "$batch_error"
 				return 1
 			fi
 			# It was not attached: detach what still is.
-			progs=$(attached_progs "$inst") || return 1
+			_progs=$(attached_progs "$_inst") || return 1
 		done
 	done
 }
@@ -192,31 +188,32 @@ END_OF_LIST
 # DIRs (rm -d removes a directory only when it is empty by then); with -p,
 # then the pin directory's link and the pin directory, if empty, too.
 remove_instances() {
-	local pins='' and_pindir='' d pin left
+	_pins=
+	_and_pindir=
 	if [ "${1:-}" = -p ]; then
-		and_pindir=1
+		_and_pindir=1
 		shift
 	fi
-	for d in "$@"; do
-		for pin in $instance_pins cgroup; do
-			[ ! -e "$d/$pin" ] && [ ! -L "$d/$pin" ] || pins="$pins $d/$pin"
+	for _d in "$@"; do
+		for _pin in $instance_pins cgroup; do
+			[ ! -e "$_d/$_pin" ] && [ ! -L "$_d/$_pin" ] || _pins="$_pins $_d/$_pin"
 		done
-		pins="$pins $d"
+		_pins="$_pins $_d"
 	done
-	if [ -n "$and_pindir" ]; then
-		[ ! -L "$pindir/cgroup" ] || pins="$pins $pindir/cgroup"
+	if [ -n "$_and_pindir" ]; then
+		[ ! -L "$pindir/cgroup" ] || _pins="$_pins $pindir/cgroup"
 		# Anything else in it keeps it: not ours to remove.
-		left=
-		for d in "$pindir"/* "$pindir"/.[!.]*; do
-			[ -e "$d" ] || [ -L "$d" ] || continue
-			case " $pins " in
-			*" $d "*) ;;
-			*) left=1 ;;
+		_left=
+		for _d in "$pindir"/* "$pindir"/.[!.]*; do
+			[ -e "$_d" ] || [ -L "$_d" ] || continue
+			case " $_pins " in
+			*" $_d "*) ;;
+			*) _left=1 ;;
 			esac
 		done
-		[ -n "$left" ] || pins="$pins $pindir"
+		[ -n "$_left" ] || _pins="$_pins $pindir"
 	fi
-	[ -n "$pins" ] || return 0
+	[ -n "$_pins" ] || return 0
 	# shellcheck disable=SC2086 # our paths never contain blanks
-	rm -f -d -- $pins 2>/dev/null || warn "cannot remove all of $pins (unexpected files?)"
+	rm -f -d -- $_pins 2>/dev/null || warn "cannot remove all of $_pins (unexpected files?)"
 }

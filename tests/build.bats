@@ -61,8 +61,7 @@ list_files() {
 		run cmp "$a/$o" "$b/$o"
 		[ "$status" -eq 0 ] || { echo "$output"; false; }
 		# Neither build directory leaks into the object.
-		run grep -c -F -e "$a" -e "$b" "$a/$o" "$b/$o"
-		[ "$status" -eq 1 ]
+		run -1 grep -c -F -e "$a" -e "$b" "$a/$o" "$b/$o"
 	done
 }
 
@@ -93,14 +92,12 @@ list_files() {
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	o=$a/$obj_rel
 
-	run readelf -h -W "$o"
-	[ "$status" -eq 0 ]
+	run -0 readelf -h -W "$o"
 	[[ "$output" == *"ELF64"* ]]
 	[[ "$output" == *"little endian"* ]]
 	[[ "$output" == *"Linux BPF"* ]]
 
-	run readelf -S -W "$o"
-	[ "$status" -eq 0 ]
+	run -0 readelf -S -W "$o"
 	sections=$(printf '%s\n' "$output" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) .*/\1/p')
 	for s in cgroup/bind4 cgroup/bind6 cgroup/connect4 cgroup/connect6 .rodata .BTF license; do
 		printf '%s\n' "$sections" | grep -qxF -e "$s" || {
@@ -119,8 +116,7 @@ list_files() {
 	# scm_mask: 4-byte object in .rodata (scan every symbol: sh_info is 0).
 	rodata_idx=$(printf '%s\n' "$output" | sed -n 's/^ *\[ *\([0-9]*\)\] \.rodata .*/\1/p')
 	[ -n "$rodata_idx" ]
-	run readelf -s -W "$o"
-	[ "$status" -eq 0 ]
+	run -0 readelf -s -W "$o"
 	symline=$(printf '%s\n' "$output" | awk '$8 == "scm_mask"')
 	[ -n "$symline" ] || { echo "no scm_mask symbol: $output"; false; }
 	read -r _ value size type _ _ ndx name <<<"$symline"
@@ -135,8 +131,7 @@ list_files() {
 	[ "$mask" = 00000040 ] || { echo ".rodata: $rodata, scm_mask at $off: $mask"; false; }
 
 	# GPL license (NUL-terminated string in the "license" section).
-	run readelf -p license "$o"
-	[ "$status" -eq 0 ]
+	run -0 readelf -p license "$o"
 	lic=$(printf '%s\n' "$output" | sed -n 's/^ *\[ *[0-9a-f]*\] *//p')
 	[ "$lic" = GPL ] || { echo "license: '$lic'"; false; }
 	[ "$(hex_section "$o" license)" = 47504c00 ]
@@ -157,8 +152,7 @@ list_files() {
 	run makeq "$a" -s install DESTDIR="$dest" prefix=/usr
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 
-	run list_files "$dest"
-	[ "$status" -eq 0 ]
+	run -0 list_files "$dest"
 	expected='usr/lib/dracut/modules.d/90same-cgroup-mark/load-same-cgroup-mark.sh
 usr/lib/dracut/modules.d/90same-cgroup-mark/module-setup.sh
 usr/lib/same-cgroup-mark/changes.sh
@@ -309,8 +303,8 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 
 	[ ! -e "$dest/usr/lib/same-cgroup-mark" ]
 	# Only standard directories may remain.
-	run bash -c 'cd "$1" && find . -mindepth 1 -type d | sed "s|^\./||" | LC_ALL=C sort' _ "$dest"
-	[ "$status" -eq 0 ]
+	# shellcheck disable=SC2016 # the script's own $1
+	run -0 bash -c 'cd "$1" && find . -mindepth 1 -type d | sed "s|^\./||" | LC_ALL=C sort' _ "$dest"
 	while IFS= read -r d; do
 		case $d in
 		usr | usr/sbin | usr/lib | usr/share | usr/share/doc) ;;
@@ -351,8 +345,7 @@ usr/share/man/man8/same-cgroup-mark-load.8'
 	[[ "$clang_line" == *"bpf/same-cgroup-mark.bpf.c"* ]]
 	[[ "$output" == *"gen object"* ]]
 	# No short lines in verbose mode.
-	run grep -E '^  CLANG +' <<<"$output"
-	[ "$status" -eq 1 ]
+	run -1 grep -E '^  CLANG +' <<<"$output"
 }
 
 @test "plain make shows short CLANG lines instead of the full command" {

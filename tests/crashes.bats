@@ -92,8 +92,7 @@ killed_load() {
 }
 
 @test "a reload killed at random moments never stops the marking, and the next run recovers" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local p4=$PORT
 	start_server "$TCG/a" "$NS" ::1 0
@@ -103,10 +102,8 @@ killed_load() {
 	# How long an undisturbed reload takes: the kills are spread over it.
 	local t0 t1 span
 	t0=$(now_ms)
-	run scm_load -m "$OTHER"
-	[ "$status" -eq 0 ]
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m "$OTHER"
+	run -0 scm_load
 	t1=$(now_ms)
 	span=$(((t1 - t0) / 2 + 20))
 	[ "$span" -le 999 ] || span=999
@@ -191,15 +188,13 @@ one_whole_instance() {
 }
 
 @test "a reload stopped with SIGTERM at random moments ends with one whole instance attached, old or new" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local p4=$PORT
 	local both=$((TEST_MASK | OTHER))
 	local t0 span n delay got att
 	t0=$(now_ms)
-	run scm_load -m "$OTHER"
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m "$OTHER"
 	span=$(($(now_ms) - t0 + 20))
 	[ "$span" -le 999 ] || span=999
 	local seen_old=0 seen_new=0
@@ -231,11 +226,9 @@ one_whole_instance() {
 @test "a first load killed at random moments leaves nothing that the next load or unload does not remove" {
 	local t0 t1 span n delay
 	t0=$(now_ms)
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	t1=$(now_ms)
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	span=$((t1 - t0 + 20))
 	[ "$span" -le 999 ] || span=999
 	echo "a first load takes about $((span - 20)) ms; kills at 0-$span ms"
@@ -249,8 +242,7 @@ one_whole_instance() {
 			exactly_one_instance "$TEST_MASK"
 			rundir_clean "$TEST_MASK"
 			no_stray_pins
-			run scm_unload
-			[ "$status" -eq 0 ]
+			run -0 scm_unload
 		else
 			# So does an unload: nothing of the killed load may stay.
 			run --separate-stderr scm_unload

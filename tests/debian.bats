@@ -144,28 +144,23 @@ no_restart_no_stop() {
 }
 
 @test "systemd: removal stops the unit and unloads directly too; an upgrade touches nothing" {
-	run maint systemd prerm remove
-	[ "$status" -eq 0 ]
+	run -0 maint systemd prerm remove
 	cat "$calls"
 	grep -qx 'deb-systemd-invoke stop same-cgroup-mark.service' "$calls"
 	grep -qx 'loader -u conf=' "$calls"
 
 	: >"$calls"
-	run maint systemd prerm upgrade 0.2.0
-	[ "$status" -eq 0 ]
+	run -0 maint systemd prerm upgrade 0.2.0
 	[ ! -s "$calls" ] || { cat "$calls"; false; }
-	run maint systemd prerm failed-upgrade 0.2.0
-	[ "$status" -eq 0 ]
+	run -0 maint systemd prerm failed-upgrade 0.2.0
 	[ ! -s "$calls" ] || { cat "$calls"; false; }
 }
 
 @test "no systemd: install and upgrade run the loader, which replaces what is loaded" {
-	run maint none postinst configure ''
-	[ "$status" -eq 0 ]
+	run -0 maint none postinst configure ''
 	[ "$(grep -v -x ischroot "$calls")" = 'loader  conf=' ]
 	: >"$calls"
-	run maint none postinst configure 0.0.9
-	[ "$status" -eq 0 ]
+	run -0 maint none postinst configure 0.0.9
 	[ "$(grep -v -x ischroot "$calls")" = 'loader  conf=' ]
 }
 
@@ -192,8 +187,7 @@ no_restart_no_stop() {
 }
 
 @test "no systemd: removal unloads; with a broken configuration it retries ignoring it; a failure never fails the prerm" {
-	run maint none prerm remove
-	[ "$status" -eq 0 ]
+	run -0 maint none prerm remove
 	[ "$(grep -v -x ischroot "$calls")" = 'loader -u conf=' ]
 
 	: >"$calls"
@@ -257,8 +251,7 @@ irt_conf() {
 		run ! grep -q '^update-initramfs' "$calls"
 	done
 	: >"$calls"
-	run maint none postrm remove
-	[ "$status" -eq 0 ]
+	run -0 maint none postrm remove
 	grep -qx 'dpkg-trigger --no-await update-initramfs' "$calls"
 	run ! grep -q '^update-initramfs' "$calls"
 }
@@ -269,10 +262,8 @@ irt_conf() {
 	for v in none n '"yes"'; do
 		irt_conf "$v"
 		: >"$calls"
-		run maint none postinst configure
-		[ "$status" -eq 0 ]
-		run maint none postrm remove
-		[ "$status" -eq 0 ]
+		run -0 maint none postinst configure
+		run -0 maint none postrm remove
 		run ! grep -q -e '^dpkg-trigger' -e '^update-initramfs' "$calls"
 	done
 }

@@ -17,13 +17,11 @@ setup() {
 }
 
 @test "siblings under one parent are marked with -l at the parent's depth, not without it" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a/x" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
-	run scm_load -l 2
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 2
 	expect_mark "$M" "$TCG/a/x" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$M" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$M" "$TCG/a/y" "$NS" ::ffff:127.0.0.1 "$PORT"
@@ -32,20 +30,17 @@ setup() {
 }
 
 @test "cousins under different parents are never marked" {
-	run scm_load -l 2
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 2
 	start_server "$TCG/a/x" "$NS" ::1 0
 	expect_mark "$Z" "$TCG/b/x" "$NS" ::1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" ::1 "$PORT"
 	# At depth 1 they are one group.
-	run scm_load -l 1
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 1
 	expect_mark "$M" "$TCG/b/x" "$NS" ::1 "$PORT"
 }
 
 @test "a process shallower than the level forms its own group" {
-	run scm_load -l 3
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 3
 	# TCG/a is at depth 2 < 3: exact matching for it.
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
@@ -60,39 +55,32 @@ setup() {
 }
 
 @test "reloads from exact to level mode and back keep listeners recognised" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
-	run scm_load -l 2
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 2
 	expect_mark "$M" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b/x" "$NS" 127.0.0.1 "$PORT"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	expect_mark "$M" "$TCG/a/x" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
 }
 
 @test "the level comes from -l, else LEVEL= in the configuration, and status shows it" {
 	printf 'LEVEL=2\n' >"$SAME_CGROUP_MARK_CONF"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	run scm_status
 	[[ "$output" == *"level:    2 (same ancestor at depth 2)"* ]]
-	run scm_load -l 0
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 0
 	run scm_status
 	[[ "$output" == *"level:    0 (same cgroup)"* ]]
 	rm "$SAME_CGROUP_MARK_CONF"
-	run scm_load -l 008
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 008
 	run scm_status
 	[[ "$output" == *"level:    8 (same ancestor at depth 8)"* ]]
 }
 
 @test "a bad level is refused with exit 2 and changes nothing" {
-	run scm_load -l 2
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 2
 	local before v
 	before=$(snapshot)
 	for v in '' -1 9 10 100 1a x ' 2' 2.0 0x2 99999999999999999999; do
@@ -113,8 +101,7 @@ setup() {
 
 @test "status counts marked, other-group, no-listener, never-bound and unrecorded connects and binds" {
 	# Without pair counting, which looks every local connect up.
-	run scm_load -P 0
-	[ "$status" -eq 0 ]
+	run -0 scm_load -P 0
 	[ "$(counter marked)" = 0 ]
 	# A listener that never called bind() is recorded at listen() by the
 	# sock_ops program; without it, it has no record.
@@ -143,7 +130,6 @@ setup() {
 	[ "$(counter 'not marked: no listener')" = 1 ]
 	[ "$(counter 'not marked: client group never bound TCP')" = 2 ]
 	# Counters survive a reload.
-	run scm_load -P 0
-	[ "$status" -eq 0 ]
+	run -0 scm_load -P 0
 	[ "$(counter marked)" = $((2 + nobind)) ]
 }

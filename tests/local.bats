@@ -36,8 +36,7 @@ setup() {
 	[ "$(counter 'not marked: destination not on this host')" = 0 ]
 	# Without, b, which listens on no port, is not looked up at all; TCG
 	# is an ancestor of a, so its connects are (for -l), and refused.
-	run scm_load -P 0
-	[ "$status" -eq 0 ]
+	run -0 scm_load -P 0
 	for dst in 10.99.0.1 fd99::1 ::ffff:10.99.0.1; do
 		expect_mark "$M" "$TCG/a" "$NS" "$dst" "$PORT"
 		expect_mark "$Z" "$TCG/b" "$NS" "$dst" "$PORT"
@@ -140,8 +139,7 @@ EOF
 
 @test "a level groups the host's own addresses like loopback" {
 	need_route
-	run scm_load -l 2
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 2
 	mkdir -p "$TCG/a/x" "$TCG/a/y"
 	start_server "$TCG/a/x" "$NS" :: 0 --dualstack
 	expect_mark "$M" "$TCG/a/y" "$NS" 10.99.0.1 "$PORT"
@@ -152,11 +150,9 @@ EOF
 @test "listeners that started listening before the sock_ops program was loaded are recognised on every local address" {
 	need_iterator
 	need_route
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	start_server "$TCG/a" "$NS" :: 0 --dualstack
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	expect_mark "$M" "$TCG/a" "$NS" 10.99.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 10.99.0.1 "$PORT"
 }
@@ -225,8 +221,7 @@ loopback_only() {
 	# Listening while the sock_ops program is not there to see it.
 	start_server "$TCG/a" "$NS" :: 0 --dualstack
 	expect_mark "$Z" "$TCG/a" "$NS" 10.99.0.1 "$PORT"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	exactly_one_instance "$M"
 	expect_mark "$M" "$TCG/a" "$NS" 10.99.0.1 "$PORT"
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
@@ -235,8 +230,7 @@ loopback_only() {
 	[ "$status" -eq 0 ]
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/a" "$NS" 10.99.0.1 "$PORT"
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	nothing_loaded
 }
 

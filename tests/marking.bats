@@ -159,8 +159,7 @@ setup() {
 @test "a cgroup that never bound a TCP socket is not looked up until its first bind, on an ephemeral port" {
 	# Pair counting looks every local connect up: the shortcut is for
 	# PAIRS=0.
-	run scm_load -P 0
-	[ "$status" -eq 0 ]
+	run -0 scm_load -P 0
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local a_port=$PORT
 	mkdir "$TCG/c"
@@ -192,12 +191,9 @@ setup() {
 }
 
 @test "a load with the default cgroup attaches at the cgroup v2 root and marks" {
-	run loader -d "$PINDIR" -u
-	[ "$status" -eq 0 ]
-	run loader -d "$PINDIR" -m "$TEST_MASK"
-	[ "$status" -eq 0 ]
-	run loader -d "$PINDIR" -s
-	[ "$status" -eq 0 ]
+	run -0 loader -d "$PINDIR" -u
+	run -0 loader -d "$PINDIR" -m "$TEST_MASK"
+	run -0 loader -d "$PINDIR" -s
 	[[ "$output" == *"cgroup:   $CGROOT"$'\n'* ]]
 	local ids
 	ids=$(our_ids)
@@ -208,8 +204,7 @@ setup() {
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
-	run loader -d "$PINDIR" -u
-	[ "$status" -eq 0 ]
+	run -0 loader -d "$PINDIR" -u
 	for id in $ids; do
 		[[ " $(prog_ids_at "$CGROOT") " != *" $id "* ]]
 	done

@@ -37,8 +37,7 @@ rel() {
 }
 
 @test "a same-cgroup pair and a cross-cgroup pair are counted, busiest first, with cgroups, port and marked" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local i
 	for i in 1 2 3; do
@@ -67,8 +66,7 @@ rel() {
 @test "connects to the host's own other addresses are counted, connects to another host are not" {
 	need_route
 	setup_remote
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" :: 0 --dualstack
 	start_server "$TCG/b" "$EXTRA_NS" :: "$PORT" --dualstack
 	expect_mark "$M" "$TCG/a" "$NS" 10.99.0.1 "$PORT"
@@ -83,8 +81,7 @@ rel() {
 @test "a listener bound before loading is counted with the cgroup the iterator recorded" {
 	need_iterator
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
 	run pairs
@@ -95,8 +92,7 @@ rel() {
 
 @test "with a level, the listener's group is shown next to its cgroup" {
 	mkdir -p "$TCG/a/x" "$TCG/a/y"
-	run scm_load -l 2
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 2
 	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
@@ -110,8 +106,7 @@ rel() {
 
 @test "a cgroup removed after its connects is shown as gone, with its id" {
 	mkdir "$TCG/c"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local c
 	c=$(stat -c %i "$TCG/c")
@@ -124,8 +119,7 @@ rel() {
 }
 
 @test "a full map says so, and the pairs counted longest ago make room" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	local map i
 	map=$(echo "$PINDIR"/g*/scm_pairs)
 	# 4096 made-up pairs (client i, listener 1, group 1, port 1, marked).
@@ -145,8 +139,7 @@ rel() {
 }
 
 @test "pairs survive a reload; with PAIRS=0 the loaded programs hold no counting code and count nothing" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	local pairs_id
@@ -154,8 +147,7 @@ rel() {
 	[ -n "$pairs_id" ]
 	bpftool prog dump xlated pinned "$(echo "$PINDIR"/g*/scm_connect4)" | grep -q "map\[id:$pairs_id\]"
 	printf 'PAIRS=0\n' >"$SAME_CGROUP_MARK_CONF"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	run scm_status
 	[[ "$output" == *$'\n'"pairs:    not counted"$'\n'* ]]
 	# The same map, taken over, but no instruction of the connect
@@ -163,8 +155,7 @@ rel() {
 	[ "$(bpftool map show pinned "$(echo "$PINDIR"/g*/scm_pairs)" | sed -n '1s/:.*//p')" = "$pairs_id" ]
 	local h
 	for h in connect4 connect6; do
-		run bpftool prog dump xlated pinned "$(echo "$PINDIR"/g*/scm_$h)"
-		[ "$status" -eq 0 ]
+		run -0 bpftool prog dump xlated pinned "$(echo "$PINDIR"/g*/scm_$h)"
 		[[ "$output" != *"map[id:$pairs_id]"* ]]
 	done
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
@@ -197,12 +188,10 @@ rel() {
 }
 
 @test "status -j is one JSON document with what status prints" {
-	run scm_load -m 0x10
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x10
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark 0x00000010 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	run loader -d "$PINDIR" -s -j
-	[ "$status" -eq 0 ]
+	run -0 loader -d "$PINDIR" -s -j
 	printf '%s\n' "$output" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -215,7 +204,6 @@ assert i["counters"]["marked"] == 1 and i["counters"]["binds"] == 1, i
 assert len(i["programs"]) == int(sys.argv[3]), i
 ' "$PINDIR" "$TCG" "$SCM_PROGS"
 	run loader -d "$PINDIR" -u
-	run loader -d "$PINDIR" -s -j
-	[ "$status" -eq 3 ]
+	run -3 loader -d "$PINDIR" -s -j
 	[ "$output" = "{\"state\":\"not loaded\",\"pin_dir\":\"$PINDIR\",\"instances\":[]}" ]
 }

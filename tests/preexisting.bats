@@ -38,8 +38,7 @@ Z=0x00000000
 	local p1=$PORT
 	start_server "$TCG/a" "$EXTRA_NS" ::1 0
 	local p2=$PORT
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$p1"
 	expect_mark "$M" "$TCG/a" "$EXTRA_NS" ::1 "$p2"
 	expect_mark "$Z" "$TCG/b" "$EXTRA_NS" ::1 "$p2"
@@ -49,21 +48,17 @@ Z=0x00000000
 	need_iterator
 	mkdir "$TCG/a/x" "$TCG/a/y" "$TCG/b/x"
 	start_server "$TCG/a/x" "$NS" 127.0.0.1 0
-	run scm_load -l 2
-	[ "$status" -eq 0 ]
+	run -0 scm_load -l 2
 	expect_mark "$M" "$TCG/a/y" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b/x" "$NS" 127.0.0.1 "$PORT"
 }
 
 @test "a load after an unload finds the listeners bound in between" {
 	need_iterator
-	run scm_load
-	[ "$status" -eq 0 ]
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_load
+	run -0 scm_unload
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
 }
@@ -112,14 +107,12 @@ foreign_pin_left_alone() {
 	[ ! -e /sys/fs/bpf/scm_owner ] || skip "/sys/fs/bpf/scm_owner exists on this host"
 	[ ! -e /sys/fs/bpf/scm_binders ] || skip "/sys/fs/bpf/scm_binders exists on this host"
 	EXTRA_PINS="$EXTRA_PINS /sys/fs/bpf/scm_owner /sys/fs/bpf/scm_binders /sys/fs/bpf/same_cgroup_mark_iter_1"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	# What a run killed while the iterator ran leaves behind.
 	bpftool map pin pinned "$(echo "$PINDIR"/g*/scm_owner)" /sys/fs/bpf/scm_owner
 	bpftool map pin pinned "$(echo "$PINDIR"/g*/scm_binders)" /sys/fs/bpf/scm_binders
 	bpftool iter pin "$SAME_CGROUP_MARK_LIBDIR/same-cgroup-mark-iter.bpf.o" /sys/fs/bpf/same_cgroup_mark_iter_1
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	run --separate-stderr scm_load
 	[ "$status" -eq 0 ]

@@ -24,8 +24,7 @@ setup() {
 		UPROBE=$PROBE_DIR/scm-probe
 	fi
 	"${NOBODY[@]}" test -x "$UPROBE"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 }
 
 teardown() {
@@ -57,15 +56,12 @@ mark_in() {
 	local p4=$PORT
 	start_server "$TCG/a" "$NS" ::1 0
 	local p6=$PORT
-	run as_nobody "$TCG/b" 127.0.0.1 "$p4"
-	[ "$status" -eq 0 ]
+	run -0 as_nobody "$TCG/b" 127.0.0.1 "$p4"
 	same_mark "$(mark_in "$output")" 0x00000000
-	run as_nobody "$TCG/b" ::1 "$p6"
-	[ "$status" -eq 0 ]
+	run -0 as_nobody "$TCG/b" ::1 "$p6"
 	same_mark "$(mark_in "$output")" 0x00000000
 	# Nor from the root cgroup of the test, the parent of the listener's.
-	run as_nobody "$TCG" 127.0.0.1 "$p4"
-	[ "$status" -eq 0 ]
+	run -0 as_nobody "$TCG" 127.0.0.1 "$p4"
 	same_mark "$(mark_in "$output")" 0x00000000
 }
 
@@ -74,11 +70,9 @@ mark_in() {
 	local p4=$PORT
 	start_server "$TCG/a" "$NS" ::1 0
 	local p6=$PORT
-	run as_nobody "$TCG/a" 127.0.0.1 "$p4"
-	[ "$status" -eq 0 ]
+	run -0 as_nobody "$TCG/a" 127.0.0.1 "$p4"
 	same_mark "$(mark_in "$output")" "$TEST_MASK"
-	run as_nobody "$TCG/a" ::1 "$p6"
-	[ "$status" -eq 0 ]
+	run -0 as_nobody "$TCG/a" ::1 "$p6"
 	same_mark "$(mark_in "$output")" "$TEST_MASK"
 	# An unprivileged listener marks its own cgroup's clients the same way.
 	local out
@@ -92,11 +86,9 @@ mark_in() {
 	local pb
 	pb=$(head -n 1 "$out")
 	[[ "$pb" =~ ^[0-9]+$ ]]
-	run as_nobody "$TCG/b" 127.0.0.1 "$pb"
-	[ "$status" -eq 0 ]
+	run -0 as_nobody "$TCG/b" 127.0.0.1 "$pb"
 	same_mark "$(mark_in "$output")" "$TEST_MASK"
-	run as_nobody "$TCG/a" 127.0.0.1 "$pb"
-	[ "$status" -eq 0 ]
+	run -0 as_nobody "$TCG/a" 127.0.0.1 "$pb"
 	same_mark "$(mark_in "$output")" 0x00000000
 }
 
@@ -129,8 +121,7 @@ mark_in() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"connect: "* ]]
 	# From the test's namespace, the same client gets no mark at all.
-	run as_nobody "$TCG/b" 127.0.0.1 "$PORT"
-	[ "$status" -eq 0 ]
+	run -0 as_nobody "$TCG/b" 127.0.0.1 "$PORT"
 	same_mark "$(mark_in "$output")" 0x00000000
 }
 
@@ -194,8 +185,7 @@ refused_and_unchanged() {
 	[ "$(bpftool -j map dump pinned "$inst/scm_rodata")" = "$rodata" ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	run loader -d "$dir" -s
-	[ "$status" -eq 0 ]
+	run -0 loader -d "$dir" -s
 }
 
 # on_own_bpffs MODE: unload the test's instance and load it again on a

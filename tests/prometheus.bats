@@ -69,8 +69,7 @@ rel() {
 }
 
 @test "-s -o prometheus: loaded gauge, settings, programs and counters, parsed, equal to -s -j" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
@@ -94,13 +93,11 @@ rel() {
 }
 
 @test "-s -o prometheus: a detached program shows as 0 and the loaded gauge drops to 0" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	local g
 	g=$(ls -d "$PINDIR"/g*)
 	"$BPFTOOL" cgroup detach "$TCG" cgroup_inet4_connect pinned "$g/scm_connect4"
-	run loader -d "$PINDIR" -s -o prometheus
-	[ "$status" -eq 1 ]
+	run -1 loader -d "$PINDIR" -s -o prometheus
 	prom 'm[("same_cgroup_mark_loaded", ())] == 0
 	      and m[("same_cgroup_mark_program_attached", (("attach_type", "cgroup_inet4_connect"), ("program", "connect4")))] == 0
 	      and m[("same_cgroup_mark_program_attached", (("attach_type", "cgroup_inet4_bind"), ("program", "bind4")))] == 1' -s
@@ -116,8 +113,7 @@ rel() {
 }
 
 @test "-p -o prometheus: one counter per pair, parsed, equal to -p -j" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	for _ in 1 2 3; do
 		expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
@@ -136,8 +132,7 @@ rel() {
 }
 
 @test "hostile cgroup names come out escaped in -p -o prometheus: quotes, backslashes, control characters, bytes not UTF-8" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local n names=('q"uote' $'back\\slash' $'tab\tx' $'bad\377byte' $'cut\303' $'utf8-\303\244' '}bra{ce="x",' '# HELP x')
 	for n in "${names[@]}"; do
@@ -194,8 +189,7 @@ writer() {
 }
 
 @test "the metrics writer replaces same-cgroup-mark.prom whole: -s and -p, parsed, mode 0644, nothing else left" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	local d=$BATS_TEST_TMPDIR/textfile
@@ -221,8 +215,7 @@ writer() {
 	[ "$(cat "$d/same-cgroup-mark.prom")" = previous ]
 	[ "$(ls -A "$d")" = same-cgroup-mark.prom ]
 	# Not loaded is a state, not a failure: the gauge at 0.
-	run writer "$d"
-	[ "$status" -eq 0 ]
+	run -0 writer "$d"
 	grep -qx 'same_cgroup_mark_loaded 0' "$d/same-cgroup-mark.prom"
 	run --separate-stderr writer "$BATS_TEST_TMPDIR/missing"
 	[ "$status" -eq 1 ]
@@ -248,13 +241,11 @@ node_exporter() {
 @test "a real prometheus-node-exporter (textfile collector, on loopback) serves what the writer wrote" {
 	local ne d=$BATS_TEST_TMPDIR/textfile port out
 	ne=$(node_exporter)
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	mkdir "$d"
-	run writer "$d"
-	[ "$status" -eq 0 ]
+	run -0 writer "$d"
 	port=$("$PROM_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	"$ne" --web.listen-address="127.0.0.1:$port" --collector.disable-defaults \
 		--collector.textfile --collector.textfile.directory="$d" >"$BATS_TEST_TMPDIR/ne.log" 2>&1 &

@@ -77,8 +77,7 @@ final_state_consistent() {
 }
 
 @test "thirty loads, reloads, unloads and status calls at once leave one whole instance or none" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	local c kinds=(load load status unload load status load load unload status)
 	CALLS=
 	for ((c = 0; c < 30; c++)); do
@@ -93,11 +92,9 @@ final_state_consistent() {
 	no_stray_pins
 	final_state_consistent
 	# And the survivor still reloads and unloads cleanly.
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	exactly_one_instance "$TEST_MASK"
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	nothing_loaded
 	[ "$calls_ok" -eq 0 ]
 }
@@ -123,8 +120,7 @@ final_state_consistent() {
 }
 
 @test "a status call that waited for the lock while the instance was unloaded says not loaded" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	# Hold the lock, so that status finds the instance and then waits.
 	mkdir -p "$SAME_CGROUP_MARK_RUNDIR"
 	exec 8>>"$SAME_CGROUP_MARK_RUNDIR/lock"

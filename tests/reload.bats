@@ -10,42 +10,35 @@ M=$TEST_MASK
 Z=0x00000000
 
 @test "a reload keeps listeners that were bound before it" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	start_server "$TCG/b" "$NS" ::1 "$PORT"
-	run scm_load -m 0x10
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x10
 	expect_mark 0x00000010 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
 	expect_mark 0x00000010 "$TCG/b" "$NS" ::1 "$PORT"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$M" "$TCG/b" "$NS" ::1 "$PORT"
 }
 
 @test "a reload replaces all four programs and leaves exactly one instance" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	local before after
 	before=$(our_ids)
 	[ "$(prog_ids_at "$TCG")" = "$before" ]
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	after=$(our_ids)
 	[ "$(wc -w <<<"$after")" -eq "$SCM_PROGS" ]
 	[ "$(prog_ids_at "$TCG")" = "$after" ]
 	[ "$before" != "$after" ]
 	[ "$(ls "$PINDIR" | grep -c "^g")" -eq 1 ]
 	# The socket storage map is shared, not recreated.
-	run bpftool map show pinned "$(echo "$PINDIR"/g*/scm_owner)"
-	[ "$status" -eq 0 ]
+	run -0 bpftool map show pinned "$(echo "$PINDIR"/g*/scm_owner)"
 }
 
 @test "connections made during reloads are all marked" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	connect_round() { tally_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"; }
 	while_running 5 scm_load
@@ -56,8 +49,7 @@ Z=0x00000000
 # reload_fails PATTERN N: reload with the Nth matching bpftool call failing;
 # the command must fail and leave everything as it was, still marking.
 reload_fails() {
-	run scm_load -m 0x10
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x10
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local before
 	before=$(snapshot)
@@ -68,8 +60,7 @@ reload_fails() {
 	[ "$(snapshot)" = "$before" ]
 	expect_mark 0x00000010 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	expect_mark "$Z" "$TCG/b" "$NS" 127.0.0.1 "$PORT"
-	run scm_status
-	[ "$status" -eq 0 ]
+	run -0 scm_status
 }
 
 @test "a reload whose object fails to load keeps the old instance" {
@@ -91,8 +82,7 @@ reload_fails() {
 }
 
 @test "a reload with a broken object file keeps the old instance" {
-	run scm_load -m 0x10
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x10
 	local before lib=$BATS_TEST_TMPDIR/lib
 	before=$(snapshot)
 	mkdir "$lib"
@@ -122,18 +112,15 @@ reload_fails() {
 	f=$(prog_ids_at "$TCG")
 	local fa
 	fa=$(prog_ids_at "$TCG/a")
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	# shellcheck disable=SC2046,SC2086 # lists of ids, split on purpose
 	[ "$(prog_ids_at "$TCG")" = "$(echo $f $(our_ids) | tr ' ' '\n' | sort -n | xargs)" ]
-	run scm_load -m 0x10
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x10
 	# shellcheck disable=SC2046,SC2086 # lists of ids, split on purpose
 	[ "$(prog_ids_at "$TCG")" = "$(echo $f $(our_ids) | tr ' ' '\n' | sort -n | xargs)" ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark 0x00000010 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	[ "$(prog_ids_at "$TCG")" = "$f" ]
 	[ "$(prog_ids_at "$TCG/a")" = "$fa" ]
 }
@@ -152,8 +139,7 @@ reload_fails() {
 }
 
 @test "the next load cleans up what an interrupted load left behind" {
-	run scm_load -m 0x10
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x10
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	# An interrupted run: a second instance, loaded, two programs attached.
 	local left=$PINDIR/g7
@@ -166,24 +152,19 @@ reload_fails() {
 	bpftool cgroup attach "$TCG" cgroup_inet4_connect pinned "$left/scm_connect4" multi
 	# A third one that crashed before loading anything.
 	mkdir "$PINDIR/g8"
-	run scm_status
-	[ "$status" -eq 1 ]
-	run scm_load -m 0x20
-	[ "$status" -eq 0 ]
+	run -1 scm_status
+	run -0 scm_load -m 0x20
 	[ "$(ls "$PINDIR" | xargs)" = "cgroup g9" ]
 	[ "$(prog_ids_at "$TCG")" = "$(our_ids)" ]
 	[ "$(our_ids | wc -w)" -eq "$SCM_PROGS" ]
 	expect_mark 0x00000020 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	run scm_status
-	[ "$status" -eq 0 ]
+	run -0 scm_status
 }
 
 @test "each load publishes the loaded mask as an nftables define, kept after unload" {
-	run scm_load -m 0x1234
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x1234
 	grep -qx 'define SCM_MASK = 0x00001234' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
-	run scm_load -m 0x20
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x20
 	grep -qx 'define SCM_MASK = 0x00000020' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
 	rundir_clean
 	# nft accepts it as an include.
@@ -191,24 +172,21 @@ reload_fails() {
 	printf 'include "%s"\ntable inet scmt { chain c { meta mark & $SCM_MASK == $SCM_MASK accept; }; }\n' \
 		"$SAME_CGROUP_MARK_RUNDIR/mask.nft" >"$BATS_TEST_TMPDIR/t.nft"
 	ip netns exec "$NS" nft -c -f "$BATS_TEST_TMPDIR/t.nft"
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	grep -qx 'define SCM_MASK = 0x00000020' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
 	# The loaded copy of the object goes with the programs.
 	[ "$(ls "$SAME_CGROUP_MARK_RUNDIR" | xargs)" = "lock mask.nft" ]
 }
 
 @test "a failed load leaves the published mask as it was" {
-	run scm_load -m 0x10
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x10
 	BPFTOOL=$(failing_bpftool 'cgroup attach*' 2) run scm_load -m 0x20
 	[ "$status" -eq 1 ]
 	grep -qx 'define SCM_MASK = 0x00000010' "$SAME_CGROUP_MARK_RUNDIR/mask.nft"
 }
 
 @test "a reload into another cgroup moves the programs there, also after a failed try" {
-	run loader -d "$PINDIR" -c "$TCG/b"
-	[ "$status" -eq 0 ]
+	run -0 loader -d "$PINDIR" -c "$TCG/b"
 	[ "$(prog_ids_at "$TCG/b" | wc -w)" -eq "$SCM_PROGS" ]
 	# A try that fails attaching: the instance stays at b, and keeps a
 	# record of its cgroup of its own.
@@ -217,17 +195,14 @@ reload_fails() {
 	[ "$(prog_ids_at "$TCG/b" | wc -w)" -eq "$SCM_PROGS" ]
 	[ -z "$(prog_ids_at "$TCG")" ]
 	[ "$(readlink "$(echo "$PINDIR"/g*)/cgroup")" = "$TCG/b" ]
-	run scm_status
-	[ "$status" -eq 0 ]
+	run -0 scm_status
 	[[ "$output" == *"cgroup:   $TCG/b"$'\n'* ]]
 	# The move itself.
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	exactly_one_instance "$TEST_MASK"
 	[ -z "$(prog_ids_at "$TCG/b")" ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	nothing_loaded
 }

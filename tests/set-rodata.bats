@@ -191,8 +191,7 @@ expect_usage() {
 	[ "$(sym_col "$in/scm.o" scm_mask 7)" = "$(sec_idx "$in/scm.o" .rodata)" ]
 	[ "$(bytes4 "$in/scm.o" "$off")" = "00 00 00 40" ]
 
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x12345678
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x12345678
 	[ -z "$output" ]
 
 	[ "$(bytes4 "$out/scm.o" "$off")" = "78 56 34 12" ]
@@ -206,8 +205,7 @@ expect_usage() {
 }
 
 @test "the output file is mode 0644 and no temporary file is left behind" {
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=7
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=7
 	[ "$(stat -c %a "$out/scm.o")" = 644 ]
 	[ "$(ls -A "$out")" = scm.o ]
 }
@@ -219,8 +217,7 @@ expect_usage() {
 	if ! mountpoint -q /sys/fs/bpf; then
 		mount -t bpf bpf /sys/fs/bpf
 	fi
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x00a0b0c0
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x00a0b0c0
 
 	pindir="/sys/fs/bpf/scm-set-rodata-test-$$-$BATS_TEST_NUMBER"
 	[ ! -e "$pindir" ]
@@ -293,8 +290,7 @@ expect_usage() {
 	local before
 	before=$(stat -c '%i %s %Y' "$in/scm.o")
 	cp "$in/scm.o" "$BATS_TEST_TMPDIR/orig.o"
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0xffffffff
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0xffffffff
 	cmp "$in/scm.o" "$BATS_TEST_TMPDIR/orig.o"
 	[ "$(stat -c '%i %s %Y' "$in/scm.o")" = "$before" ]
 }
@@ -304,8 +300,7 @@ expect_usage() {
 	off=$(var_offset "$in/scm.o" scm_mask)
 	ino=$(stat -c %i "$in/scm.o")
 	cp "$in/scm.o" "$BATS_TEST_TMPDIR/orig.o"
-	run "$tool" "$in/scm.o" "$in/scm.o" scm_mask=5
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$in/scm.o" scm_mask=5
 	[ -z "$output" ]
 	[ "$(bytes4 "$in/scm.o" "$off")" = "05 00 00 00" ]
 	[ "$(stat -c %i "$in/scm.o")" != "$ino" ]
@@ -324,8 +319,7 @@ expect_usage() {
 	[ "$(stat -c '%i %s %Y' "$out/scm.o")" = "$before" ]
 	[ "$(ls -A "$out")" = scm.o ]
 
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x
-	[ "$status" -eq 2 ]
+	run -2 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x
 	[ "$(cat "$out/scm.o")" = "previous output" ]
 }
 
@@ -579,8 +573,7 @@ expect_usage() {
 	off=$(var_offset "$in/scm.o" scm_mask)
 	[ "$(bytes4 "$in/scm.o" "$off")" = "a1 b2 c3 d4" ]
 
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x11223344
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x11223344
 	[ -z "$output" ]
 	[ "$(bytes4 "$out/scm.o" "$off")" = "11 22 33 44" ]
 	run changed "$in/scm.o" "$out/scm.o"
@@ -592,8 +585,7 @@ expect_usage() {
 	local off
 	mkelf "$in/scm.o" lsb
 	off=$(var_offset "$in/scm.o" scm_mask)
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x11223344
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0x11223344
 	[ "$(bytes4 "$out/scm.o" "$off")" = "44 33 22 11" ]
 	run cmp -l "$in/scm.o" "$out/scm.o"
 	[ "${#lines[@]}" -eq 4 ]
@@ -601,8 +593,7 @@ expect_usage() {
 
 @test "several variables are patched in one run" {
 	mkelf "$in/scm.o" msb
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=1 scm_other=0x02030405
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=1 scm_other=0x02030405
 	[ "$(bytes4 "$out/scm.o" "$(var_offset "$in/scm.o" scm_other)")" = "02 03 04 05" ]
 	[ "$(bytes4 "$out/scm.o" "$(var_offset "$in/scm.o" scm_mask)")" = "00 00 00 01" ]
 }
@@ -611,7 +602,6 @@ expect_usage() {
 	local off
 	mkelf "$in/scm.o" msb xindex
 	off=$(var_offset "$in/scm.o" scm_mask)
-	run "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0xcafe
-	[ "$status" -eq 0 ]
+	run -0 "$tool" "$in/scm.o" "$out/scm.o" scm_mask=0xcafe
 	[ "$(bytes4 "$out/scm.o" "$off")" = "00 00 ca fe" ]
 }

@@ -6,15 +6,13 @@ bats_require_minimum_version 1.7.0
 load test_helper
 
 @test "unload detaches the four programs, removes the pins and stops the marking" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	local ids
 	ids=$(our_ids)
 	[ "$(wc -w <<<"$ids")" -eq "$SCM_PROGS" ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	[ -z "$(prog_ids_at "$TCG")" ]
 	[ ! -e "$PINDIR" ]
 	# Nothing holds the programs any more: the kernel frees them.
@@ -27,12 +25,10 @@ load test_helper
 }
 
 @test "unload when nothing is loaded succeeds and changes nothing" {
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	[[ "$output" == *"not loaded"* ]]
 	[ ! -e "$PINDIR" ]
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 }
 
 @test "unload leaves programs it did not load attached, here and in child cgroups" {
@@ -43,10 +39,8 @@ load test_helper
 	local f fa
 	f=$(prog_ids_at "$TCG")
 	fa=$(prog_ids_at "$TCG/a")
-	run scm_load
-	[ "$status" -eq 0 ]
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_load
+	run -0 scm_unload
 	[ "$(prog_ids_at "$TCG")" = "$f" ]
 	[ "$(prog_ids_at "$TCG/a")" = "$fa" ]
 	[ -e "/sys/fs/bpf/${TID}f/foreign_connect4" ]
@@ -55,25 +49,19 @@ load test_helper
 @test "unload leaves another pin directory's instance loaded" {
 	# shellcheck disable=SC2034 # read by no_stray_pins
 	EXTRA_PINS="/sys/fs/bpf/${TID}o"
-	run scm_load
-	[ "$status" -eq 0 ]
-	run loader -d "/sys/fs/bpf/${TID}o" -c "$TCG/a" -m 0x1
-	[ "$status" -eq 0 ]
+	run -0 scm_load
+	run -0 loader -d "/sys/fs/bpf/${TID}o" -c "$TCG/a" -m 0x1
 	local other
 	other=$(prog_ids_at "$TCG/a")
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	[ "$(prog_ids_at "$TCG/a")" = "$other" ]
-	run loader -d "/sys/fs/bpf/${TID}o" -s
-	[ "$status" -eq 0 ]
-	run loader -d "/sys/fs/bpf/${TID}o" -u
-	[ "$status" -eq 0 ]
+	run -0 loader -d "/sys/fs/bpf/${TID}o" -s
+	run -0 loader -d "/sys/fs/bpf/${TID}o" -u
 	[ -z "$(prog_ids_at "$TCG/a")" ]
 }
 
 @test "an unload that fails halfway restores the instance" {
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	local before
 	before=$(snapshot)
@@ -81,16 +69,13 @@ load test_helper
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"injected failure"* ]]
 	[ "$(snapshot)" = "$before" ]
-	run scm_status
-	[ "$status" -eq 0 ]
+	run -0 scm_status
 	expect_mark "$TEST_MASK" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 }
 
 @test "unload removes the instance of the cgroup it was loaded for, whatever -c says now" {
-	run loader -d "$PINDIR" -c "$TCG/b"
-	[ "$status" -eq 0 ]
+	run -0 loader -d "$PINDIR" -c "$TCG/b"
 	[ -n "$(prog_ids_at "$TCG/b")" ]
-	run scm_unload
-	[ "$status" -eq 0 ]
+	run -0 scm_unload
 	[ -z "$(prog_ids_at "$TCG/b")" ]
 }

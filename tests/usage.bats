@@ -262,14 +262,11 @@ status_mask() {
 	if git -C "$SCM_TOP" rev-parse --git-dir >/dev/null 2>&1; then
 		[ "$(git -C "$SCM_TOP" ls-files -s sbin/same-cgroup-mark-load | cut -c1-6)" = 100755 ]
 	fi
-	run "$SCM_LOADER" -V
-	[ "$status" -eq 0 ]
+	run -0 "$SCM_LOADER" -V
 	[[ "$output" == "same-cgroup-mark-load "* ]]
-	run sh "$SCM_LOADER" -d "$PINDIR" -s
-	[ "$status" -eq 3 ]
+	run -3 sh "$SCM_LOADER" -d "$PINDIR" -s
 	[[ "$output" == "state:    not loaded"* ]]
-	run "$SCM_LOADER" -d "$PINDIR" -s
-	[ "$status" -eq 3 ]
+	run -3 "$SCM_LOADER" -d "$PINDIR" -s
 	[ ! -e "$PINDIR" ]
 }
 
@@ -300,8 +297,7 @@ status_mask() {
 
 @test "a MASK from the configuration beats the default and is the mark applied" {
 	write_conf 'MASK=0x20'
-	run loader -d "$PINDIR" -c "$TCG"
-	[ "$status" -eq 0 ]
+	run -0 loader -d "$PINDIR" -c "$TCG"
 	[[ "$output" == *"mask 0x00000020"* ]]
 	[ "$(status_mask)" = 0x00000020 ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
@@ -311,8 +307,7 @@ status_mask() {
 
 @test "-m beats the configuration's MASK, in status and in the mark applied" {
 	write_conf 'MASK=0x20'
-	run scm_load -m 0x8
-	[ "$status" -eq 0 ]
+	run -0 scm_load -m 0x8
 	[[ "$output" == *"mask 0x00000008"* ]]
 	[ "$(status_mask)" = 0x00000008 ]
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
@@ -322,12 +317,10 @@ status_mask() {
 
 @test "CGROUP and PIN_DIR from the configuration are honoured without -c and -d" {
 	write_conf "CGROUP=$TCG" "PIN_DIR=$PINDIR" 'MASK=0x4'
-	run loader
-	[ "$status" -eq 0 ]
+	run -0 loader
 	[[ "$output" == *"cgroup $TCG, pins $PINDIR/g"* ]]
 	[ -d "$PINDIR" ]
-	run loader -s
-	[ "$status" -eq 0 ]
+	run -0 loader -s
 	[[ "$output" == *"mask:     0x00000004"$'\n'* ]]
 	[[ "$output" == *"cgroup:   $TCG"$'\n'* ]]
 	[[ "$output" == *"pin dir:  $PINDIR"$'\n'* ]]
@@ -340,8 +333,7 @@ status_mask() {
 	done
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark 0x00000004 "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	run loader -u
-	[ "$status" -eq 0 ]
+	run -0 loader -u
 	[ ! -e "$PINDIR" ]
 	[ -z "$(prog_ids_at "$TCG")" ]
 }
@@ -350,13 +342,11 @@ status_mask() {
 	local other=/sys/fs/bpf/${TID}x
 	EXTRA_PINS="$EXTRA_PINS $other"
 	write_conf "CGROUP=$TCG/b" "PIN_DIR=$other"
-	run scm_load
-	[ "$status" -eq 0 ]
+	run -0 scm_load
 	[ ! -e "$other" ]
 	[ -z "$(prog_ids_at "$TCG/b")" ]
 	[ "$(prog_ids_at "$TCG")" = "$(our_ids)" ]
-	run scm_status
-	[ "$status" -eq 0 ]
+	run -0 scm_status
 	[[ "$output" == *"cgroup:   $TCG"$'\n'* ]]
 }
 
@@ -523,8 +513,7 @@ nonroot_loader() {
 	expect_error 1 "must be run as root" -- nonroot_loader -d "$PINDIR" -s
 	after=$(snapshot)
 	[ "$before" = "$after" ]
-	run scm_status
-	[ "$status" -eq 0 ]
+	run -0 scm_status
 	[[ "${lines[0]}" == "state:    loaded" ]]
 }
 

@@ -146,9 +146,10 @@ killed_load() {
 
 # termed_reload DELAY_MS: start a reload to OTHER and send SIGTERM to the
 # loader alone DELAY_MS later (the bpftool it runs goes on to its end, then
-# the loader's trap runs); wait for it to end.
+# the loader's trap runs); wait for it to end.  Its stderr is kept in
+# termed.err.
 termed_reload() {
-	dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m "$OTHER" >/dev/null 2>&1 3>&- &
+	dash "$SCM_LOADER" -d "$PINDIR" -c "$TCG" -m "$OTHER" >/dev/null 2>"$BATS_TEST_TMPDIR/termed.err" 3>&- &
 	local pid=$!
 	sleep "$(printf '0.%03d' "$1")"
 	kill -TERM "$pid" 2>/dev/null || true
@@ -206,7 +207,10 @@ one_whole_instance() {
 		# one's pins may be left for the next run).
 		att=$(attached_instances)
 		echo "SIGTERM $n after $delay ms: $att"
-		one_whole_instance "$att" || { echo "not one whole instance attached: $att" >&2; return 1; }
+		one_whole_instance "$att" || {
+			echo "not one whole instance attached: $att; the loader said: $(cat "$BATS_TEST_TMPDIR/termed.err")" >&2
+			return 1
+		}
 		got=$(mark_of "$TCG/a" "$NS" 127.0.0.1 "$p4")
 		case $((got & both)) in
 		$((TEST_MASK))) seen_old=$((seen_old + 1)) ;;

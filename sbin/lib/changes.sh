@@ -148,6 +148,10 @@ commit() {
 rollback() {
 	[ -z "$committed" ] || return 0
 	committed=1
+	# What an interrupted run had queued is not run: only what is there
+	# decides what is taken back.
+	q_cmds=
+	q_steps=
 	if [ -n "$detaching" ] && [ -n "$keep" ]; then
 		restore_instance "$keep" || return 0
 	fi

@@ -28,7 +28,7 @@ new=		# the new instance, once the run may have made it
 made_pindir=	# set: the run created PIN_DIR
 committed=	# set: the run reached its new state; nothing to take back
 
-# batch_word WHAT WORD: set _bw to WORD quoted for a batch line, or fail.
+# batch_word WHAT WORD: print WORD quoted for a batch line, or fail.
 # Batch lines have no escapes: a word is quoted with a kind of quote it
 # does not contain, and "#" starts a comment.
 batch_word() {
@@ -36,8 +36,8 @@ batch_word() {
 	*'#'* | *"$nl"* | *\"*\'* | *\'*\"*)
 		warn "$1 '$2' contains '#', a line break or both kinds of quotes, which bpftool batch cannot take"
 		return 1 ;;
-	*\"*) _bw="'$2'" ;;
-	*) _bw="\"$2\"" ;;
+	*\"*) printf "'%s'" "$2" ;;
+	*) printf '"%s"' "$2" ;;
 	esac
 }
 
@@ -49,21 +49,22 @@ queue() {
 
 # queue_attach CGROUP TYPE PIN, queue_detach CGROUP TYPE PIN
 queue_attach() {
-	batch_word cgroup "$1" || return 1
-	queue "attaching $3 to $1 ($2)" "cgroup attach $_bw $2 pinned $3 multi"
+	local cg
+	cg=$(batch_word cgroup "$1") || return 1
+	queue "attaching $3 to $1 ($2)" "cgroup attach $cg $2 pinned $3 multi"
 }
 
 queue_detach() {
-	batch_word cgroup "$1" || return 1
-	queue "detaching $3 from $1 ($2)" "cgroup detach $_bw $2 pinned $3"
+	local cg
+	cg=$(batch_word cgroup "$1") || return 1
+	queue "detaching $3 from $1 ($2)" "cgroup detach $cg $2 pinned $3"
 }
 
 # run_batch: run the queue in one bpftool process and empty it; set
 # batch_done.  When a command failed, set batch_failed, batch_error,
 # batch_rest and batch_rest_steps, and fail.
 run_batch() {
-	_cmds=$q_cmds
-	_steps=$q_steps
+	local cmds="$q_cmds" steps="$q_steps" out rest ok cmd step err
 	q_cmds=
 	q_steps=
 	batch_failed=
@@ -71,58 +72,58 @@ run_batch() {
 	batch_rest=
 	batch_rest_steps=
 	batch_done=0
-	[ -n "$_cmds" ] || return 0
-	_out=$(printf '%s' "$_cmds" | "$BPFTOOL" -j batch file - 2>&1)
+	[ -n "$cmds" ] || return 0
+	out=$(printf '%s' "$cmds" | "$BPFTOOL" -j batch file - 2>&1)
 	# Success is read from the result -j gives for each command that ran
 	# ("output": null, or {"error": ...}), not from the exit status:
 	# bpftool 7.1 can exit 255 after every command succeeded.
-	_rest=$_out
+	rest=$out
 	while :; do
-		case $_rest in
-		*'"output":'*) _rest=${_rest#*'"output":'} ;;
+		case $rest in
+		*'"output":'*) rest=${rest#*'"output":'} ;;
 		*) break ;;
 		esac
-		case $_rest in
+		case $rest in
 		'{"error"'*) break ;;
 		esac
 		batch_done=$((batch_done + 1))
 	done
-	_ok=$batch_done
-	while [ -n "$_cmds" ]; do
-		_cmd=${_cmds%%"$nl"*} _cmds=${_cmds#*"$nl"}
-		_step=${_steps%%"$nl"*} _steps=${_steps#*"$nl"}
-		if [ "$_ok" -gt 0 ]; then
-			_ok=$((_ok - 1))
+	ok=$batch_done
+	while [ -n "$cmds" ]; do
+		cmd=${cmds%%"$nl"*} cmds=${cmds#*"$nl"}
+		step=${steps%%"$nl"*} steps=${steps#*"$nl"}
+		if [ "$ok" -gt 0 ]; then
+			ok=$((ok - 1))
 		elif [ -z "$batch_failed" ]; then
-			batch_failed=$_cmd
-			batch_error="$_step failed"
+			batch_failed=$cmd
+			batch_error="$step failed"
 		else
-			batch_rest="$batch_rest$_cmd$nl"
-			batch_rest_steps="$batch_rest_steps$_step$nl"
+			batch_rest="$batch_rest$cmd$nl"
+			batch_rest_steps="$batch_rest_steps$step$nl"
 		fi
 	done
 	[ -n "$batch_failed" ] || return 0
-	case $_out in
+	case $out in
 	*'"output":{"error":"'*)
-		_err=${_out#*'"output":{"error":"'}
-		_err=${_err%%\"*} ;;
-	*) _err=${_out##*"$nl"} ;;
+		err=${out#*'"output":{"error":"'}
+		err=${err%%\"*} ;;
+	*) err=${out##*"$nl"} ;;
 	esac
-	batch_error="$batch_error${_err:+: $_err}"
+	batch_error="$batch_error${err:+: $err}"
 	return 1
 }
 
 # run_all: run the queue, all of it: after a command fails, say so and run
 # the rest.  Fails when one failed.
 run_all() {
-	_all=0
+	local all=0
 	while ! run_batch; do
-		_all=1
+		all=1
 		warn "rollback: $batch_error; run $me again"
 		q_cmds=$batch_rest
 		q_steps=$batch_rest_steps
 	done
-	return $_all
+	return $all
 }
 
 # failed_prog: set _type and _pin to the attach type and pin of
@@ -178,11 +179,12 @@ function val(o, k) {
 
 # prog_id PIN: print the id of the program pinned at PIN.
 prog_id() {
-	_q=$("$BPFTOOL" -j prog show pinned "$1" 2>/dev/null) || {
+	local q
+	q=$("$BPFTOOL" -j prog show pinned "$1" 2>/dev/null) || {
 		warn "reading the program pinned at $1 failed"
 		return 1
 	}
-	printf '%s\n' "$_q" | awk "$json_val"'{ if (val($0, "id") != "") print val($0, "id") }'
+	printf '%s\n' "$q" | awk "$json_val"'{ if (val($0, "id") != "") print val($0, "id") }'
 }
 
 # attached_ids CGROUP: print "ID TYPE FLAGS" for each program attached
@@ -191,13 +193,14 @@ prog_id() {
 # bpftool reads the kernel's whole BTF for this (about 10 ms): the usual
 # load and unload do not ask.
 attached_ids() {
+	local q
 	[ -d "$1" ] || return 0
-	_q=$("$BPFTOOL" -j cgroup show "$1" 2>/dev/null) || {
+	q=$("$BPFTOOL" -j cgroup show "$1" 2>/dev/null) || {
 		warn "listing the programs attached to $1 failed"
 		return 1
 	}
 	# [{"id":N,"attach_type":"T","attach_flags":"F","name":"P"},...]
-	printf '%s\n' "$_q" | awk "$json_val"'{
+	printf '%s\n' "$q" | awk "$json_val"'{
 		n = split($0, obj, /}/)
 		for (i = 1; i <= n; i++) {
 			if (val(obj[i], "id") == "")
@@ -219,7 +222,8 @@ is_attached() {
 # attached (a real failure) or was it not attached at all?  When that
 # cannot be told, assume the worst: still attached.
 still_attached() {
-	_list=$(attached_ids "$1") || return 0
-	_id=$(prog_id "$3") || return 0
-	[ -n "$_id" ] && is_attached "$_id" "$2" "$_list"
+	local list id
+	list=$(attached_ids "$1") || return 0
+	id=$(prog_id "$3") || return 0
+	[ -n "$id" ] && is_attached "$id" "$2" "$list"
 }

@@ -32,12 +32,13 @@ mount_bpffs() {
 
 # list_instances: print the instance directories in PIN_DIR, oldest first.
 list_instances() {
-	for _d in "$pindir"/g*; do
-		_n=${_d##*/g}
-		case $_n in
+	local d n
+	for d in "$pindir"/g*; do
+		n=${d##*/g}
+		case $n in
 		'' | 0* | *[!0-9]*) continue ;;
 		esac
-		[ "${#_n}" -le 9 ] && [ -d "$_d" ] && printf '%s\n' "$_n"
+		[ "${#n}" -le 9 ] && [ -d "$d" ] && printf '%s\n' "$n"
 	done | sort -n | sed "s|^|$pindir/g|"
 }
 
@@ -54,23 +55,25 @@ instance_cgroup() {
 
 # pinned_progs DIR: print "TYPE PIN" for each program pinned in DIR.
 pinned_progs() {
-	for _h in $hooks $route_hook; do
-		[ ! -e "$1/scm_${_h%%:*}" ] || printf '%s %s\n' "${_h#*:}" "$1/scm_${_h%%:*}"
+	local h
+	for h in $hooks $route_hook; do
+		[ ! -e "$1/scm_${h%%:*}" ] || printf '%s %s\n' "${h#*:}" "$1/scm_${h%%:*}"
 	done
 }
 
 # attached_progs DIR: print "TYPE PIN" for each program of instance DIR
 # that is attached to the instance's cgroup (asking bpftool).
 attached_progs() {
+	local list h pin id
 	instance_cgroup "$1" || return 0
-	_list=$(attached_ids "$_cg") || return 1
-	for _h in $hooks $route_hook; do
-		_pin=$1/scm_${_h%%:*}
-		[ -e "$_pin" ] || continue
-		_id=$(prog_id "$_pin") || return 1
-		[ -n "$_id" ] || continue
-		if is_attached "$_id" "${_h#*:}" "$_list"; then
-			printf '%s %s\n' "${_h#*:}" "$_pin"
+	list=$(attached_ids "$_cg") || return 1
+	for h in $hooks $route_hook; do
+		pin=$1/scm_${h%%:*}
+		[ -e "$pin" ] || continue
+		id=$(prog_id "$pin") || return 1
+		[ -n "$id" ] || continue
+		if is_attached "$id" "${h#*:}" "$list"; then
+			printf '%s %s\n' "${h#*:}" "$pin"
 		fi
 	done
 }
@@ -88,14 +91,15 @@ make_pindir() {
 # of their own get one first, so that the cgroup of every instance stays
 # known whenever this run stops.
 record_cgroup() {
-	_want=$(readlink -e -- "$cgroup") || die "cannot enter $cgroup"
+	local want prev inst
+	want=$(readlink -e -- "$cgroup") || die "cannot enter $cgroup"
 	if [ -L "$pindir/cgroup" ]; then
-		instance_cgroup "$pindir" && [ "$_cg" = "$_want" ] && return 0
-		_prev=$(readlink -- "$pindir/cgroup") ||
+		instance_cgroup "$pindir" && [ "$_cg" = "$want" ] && return 0
+		prev=$(readlink -- "$pindir/cgroup") ||
 			die "cannot read $pindir/cgroup"
-		for _inst in $old; do
-			[ -L "$_inst/cgroup" ] || ln -s -- "$_prev" "$_inst/cgroup" ||
-				die "cannot record the cgroup of $_inst"
+		for inst in $old; do
+			[ -L "$inst/cgroup" ] || ln -s -- "$prev" "$inst/cgroup" ||
+				die "cannot record the cgroup of $inst"
 		done
 		rm -f -- "$pindir/cgroup" || die "cannot replace $pindir/cgroup"
 	elif [ -e "$pindir/cgroup" ]; then
@@ -112,33 +116,33 @@ record_cgroup() {
 # the program is still attached, and what is left is then asked for.  Of
 # several instances (an interrupted run), what is attached is asked for.
 detach_instances() {
-	_ask=
+	local ask='' inst progs rc
 	keep_detached=0
-	[ "$#" -le 1 ] || _ask=1
-	for _inst in "$@"; do
-		instance_cgroup "$_inst" || continue
-		if [ -n "$_ask" ]; then
-			_progs=$(attached_progs "$_inst") || return 1
+	[ "$#" -le 1 ] || ask=1
+	for inst in "$@"; do
+		instance_cgroup "$inst" || continue
+		if [ -n "$ask" ]; then
+			progs=$(attached_progs "$inst") || return 1
 		else
-			_progs=$(pinned_progs "$_inst")
+			progs=$(pinned_progs "$inst")
 		fi
-		while [ -n "$_progs" ]; do
+		while [ -n "$progs" ]; do
 			while read -r _type _pin; do
 				queue_detach "$_cg" "$_type" "$_pin" || return 1
 			done <<END_OF_LIST
-$_progs
+$progs
 END_OF_LIST
 			run_batch
-			_rc=$?
-			[ "$_inst" != "$keep" ] || keep_detached=$((keep_detached + batch_done))
-			[ "$_rc" -ne 0 ] || break
+			rc=$?
+			[ "$inst" != "$keep" ] || keep_detached=$((keep_detached + batch_done))
+			[ "$rc" -ne 0 ] || break
 			failed_prog
-			if [ -n "$_ask" ] || still_attached "$_cg" "$_type" "$_pin"; then
+			if [ -n "$ask" ] || still_attached "$_cg" "$_type" "$_pin"; then
 				warn "$batch_error"
 				return 1
 			fi
 			# It was not attached: detach what still is.
-			_progs=$(attached_progs "$_inst") || return 1
+			progs=$(attached_progs "$inst") || return 1
 		done
 	done
 }
@@ -188,32 +192,31 @@ END_OF_LIST
 # DIRs (rm -d removes a directory only when it is empty by then); with -p,
 # then the pin directory's link and the pin directory, if empty, too.
 remove_instances() {
-	_pins=
-	_and_pindir=
+	local pins='' and_pindir='' d pin left
 	if [ "${1:-}" = -p ]; then
-		_and_pindir=1
+		and_pindir=1
 		shift
 	fi
-	for _d in "$@"; do
-		for _pin in $instance_pins cgroup; do
-			[ ! -e "$_d/$_pin" ] && [ ! -L "$_d/$_pin" ] || _pins="$_pins $_d/$_pin"
+	for d in "$@"; do
+		for pin in $instance_pins cgroup; do
+			[ ! -e "$d/$pin" ] && [ ! -L "$d/$pin" ] || pins="$pins $d/$pin"
 		done
-		_pins="$_pins $_d"
+		pins="$pins $d"
 	done
-	if [ -n "$_and_pindir" ]; then
-		[ ! -L "$pindir/cgroup" ] || _pins="$_pins $pindir/cgroup"
+	if [ -n "$and_pindir" ]; then
+		[ ! -L "$pindir/cgroup" ] || pins="$pins $pindir/cgroup"
 		# Anything else in it keeps it: not ours to remove.
-		_left=
-		for _d in "$pindir"/* "$pindir"/.[!.]*; do
-			[ -e "$_d" ] || [ -L "$_d" ] || continue
-			case " $_pins " in
-			*" $_d "*) ;;
-			*) _left=1 ;;
+		left=
+		for d in "$pindir"/* "$pindir"/.[!.]*; do
+			[ -e "$d" ] || [ -L "$d" ] || continue
+			case " $pins " in
+			*" $d "*) ;;
+			*) left=1 ;;
 			esac
 		done
-		[ -n "$_left" ] || _pins="$_pins $pindir"
+		[ -n "$left" ] || pins="$pins $pindir"
 	fi
-	[ -n "$_pins" ] || return 0
+	[ -n "$pins" ] || return 0
 	# shellcheck disable=SC2086 # our paths never contain blanks
-	rm -f -d -- $_pins 2>/dev/null || warn "cannot remove all of $_pins (unexpected files?)"
+	rm -f -d -- $pins 2>/dev/null || warn "cannot remove all of $pins (unexpected files?)"
 }

@@ -62,37 +62,36 @@ listeners_may_exist() {
 # run_listener_iterator INSTANCE NETNS: pin the maps by name, load and pin
 # the iterator, read it in each namespace, remove the pins again.
 run_listener_iterator() {
-	_it=$bpffs_mount/same_cgroup_mark_iter_$$
-	batch_word "listener iterator" "$_iter_obj" || return 1
+	local it="$bpffs_mount/same_cgroup_mark_iter_$$" obj m ns p pins rc=0
+	obj=$(batch_word "listener iterator" "$_iter_obj") || return 1
 	if ! remove_iterator_leftovers; then
 		warn "$_in_the_way is not ours and is in the way"
 		return 1
 	fi
-	for _m in $iterator_maps; do
-		_m=${_m%%:*}
-		queue "pinning $1/$_m as $bpffs_mount/$_m" \
-			"map pin pinned $1/$_m $bpffs_mount/$_m" ""
+	for m in $iterator_maps; do
+		m=${m%%:*}
+		queue "pinning $1/$m as $bpffs_mount/$m" \
+			"map pin pinned $1/$m $bpffs_mount/$m" ""
 	done
-	queue "loading $_iter_obj" "iter pin $_bw $_it" ""
-	_rc=0
+	queue "loading $_iter_obj" "iter pin $obj $it" ""
 	if run_batch; then
 		# The iterator walks the namespace of the task that reads it.
-		for _ns in $2; do
-			nsenter --net="$_ns" cat "$_it" >/dev/null 2>&1
+		for ns in $2; do
+			nsenter --net="$ns" cat "$it" >/dev/null 2>&1
 		done
 	else
 		warn "$batch_error"
-		_rc=1
+		rc=1
 	fi
-	_pins=
-	for _p in "$_it" $iterator_maps; do
-		_p=${_p%%:*}
-		[ "$_p" = "$_it" ] || _p=$bpffs_mount/$_p
-		[ ! -e "$_p" ] || _pins="$_pins $_p"
+	pins=
+	for p in "$it" $iterator_maps; do
+		p=${p%%:*}
+		[ "$p" = "$it" ] || p=$bpffs_mount/$p
+		[ ! -e "$p" ] || pins="$pins $p"
 	done
 	# shellcheck disable=SC2086 # bpffs paths we made, without blanks
-	[ -z "$_pins" ] || rm -f -- $_pins
-	return "$_rc"
+	[ -z "$pins" ] || rm -f -- $pins
+	return "$rc"
 }
 
 # remove_iterator_leftovers: remove the pins of a run killed while its
@@ -101,31 +100,32 @@ run_listener_iterator() {
 # $_in_the_way, when a pin with the name of one of $iterator_maps is not our
 # map of that type.
 remove_iterator_leftovers() {
-	for _p in "$bpffs_mount"/same_cgroup_mark_iter_*; do
-		[ ! -e "$_p" ] || rm -f -- "$_p"
+	local p m pins=''
+	for p in "$bpffs_mount"/same_cgroup_mark_iter_*; do
+		[ ! -e "$p" ] || rm -f -- "$p"
 	done
-	_pins=
-	for _m in $iterator_maps; do
-		_p=$bpffs_mount/${_m%%:*}
-		[ -e "$_p" ] || continue
-		case $("$BPFTOOL" -j map show pinned "$_p" 2>/dev/null |
+	for m in $iterator_maps; do
+		p=$bpffs_mount/${m%%:*}
+		[ -e "$p" ] || continue
+		case $("$BPFTOOL" -j map show pinned "$p" 2>/dev/null |
 			awk "$json_val"'{ print val($0, "type") ":" val($0, "name") }') in
-		"${_m#*:}:${_m%%:*}") _pins="$_pins $_p" ;;
-		*) _in_the_way=$_p; return 1 ;;
+		"${m#*:}:${m%%:*}") pins="$pins $p" ;;
+		*) _in_the_way=$p; return 1 ;;
 		esac
 	done
 	# shellcheck disable=SC2086 # bpffs paths we made, without blanks
-	[ -z "$_pins" ] || rm -f -- $_pins
+	[ -z "$pins" ] || rm -f -- $pins
 }
 
 # clean_iterator_leftovers: the same, for a load or unload that does not run
 # the iterator itself.
 clean_iterator_leftovers() {
-	for _p in "$bpffs_mount"/same_cgroup_mark_iter_* $iterator_maps; do
-		case $_p in
-		*:*) _p=$bpffs_mount/${_p%%:*} ;;
+	local p
+	for p in "$bpffs_mount"/same_cgroup_mark_iter_* $iterator_maps; do
+		case $p in
+		*:*) p=$bpffs_mount/${p%%:*} ;;
 		esac
-		[ -e "$_p" ] || continue
+		[ -e "$p" ] || continue
 		{ flock -w 60 8 && remove_iterator_leftovers; } 8<"$bpffs_mount" || :
 		return 0
 	done

@@ -352,6 +352,8 @@ print_counters() {
 # --- pairs ------------------------------------------------------------------
 
 do_pairs() {
+	local tab
+	tab=$(printf '\t')
 	loaded_instances || return 3
 	# The newest instance: the others share its maps or are leftovers.
 	_inst=${_insts##*"$nl"}
@@ -371,11 +373,29 @@ do_pairs() {
 	_cgroot=$(cgroup2_mount) || _cgroot=
 	# Every cgroup by id (the inode of its directory), one per line, with
 	# backslash and line break escaped (a cgroup name may hold either), then
-	# the pairs.
+	# the pairs, one per line ("p", the per-CPU counts summed, client,
+	# listener, group, port, marked), busiest first, then marked ones, then
+	# by client, and the number of CPUs the map counts on ("n").
 	{
 		[ -z "$_cgroot" ] || find "$_cgroot" -xdev -type d -printf 'cg\t%i\t/%P\0' 2>/dev/null |
 			sed -z 's/\\/\\\\/g; s/\n/\\n/g' | tr '\0' '\n'
-		map_dump "$_inst/scm_pairs"
+		map_dump "$_inst/scm_pairs" | awk '
+			# map_dump lines: "ENTRY NAME VALUE".
+			$1 != e { done(); e = $1 }
+			$2 ~ /^(client|listener|group|port|marked)$/ { key[$2] = $3 }
+			$2 == "value" { n += $3; have = 1 }
+			$2 == "cpu" && np == 0 { ncpu++ }
+			function done() {
+				if (!have)
+					return
+				np++
+				# Marked (1) first among the same count.
+				printf "p\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", n, key["marked"] != 1,
+				    key["client"], key["listener"], key["group"], key["port"], key["marked"]
+				n = 0; have = 0
+			}
+			END { done(); printf "n\t%d\n", ncpu }' |
+			LC_ALL=C sort -s -t "$tab" -k1,1r -k2,2nr -k3,3n -k4,4n
 	} | awk -v json="$json" -v prom="$prom" -v level="${_level:-0}" -v on="${_on:-0}" \
 		-v max="${_max:-0}" -v since="$_since_s" "$prom_awk$json_awk"'
 		function cg(id) {
@@ -403,27 +423,12 @@ do_pairs() {
 			return out
 		}
 		$1 == "cg" { path[$2] = unesc(substr($0, length($1) + length($2) + 3)); next }
-		# map_dump lines: "ENTRY NAME VALUE".
-		{ split($0, w, " ") }
-		!np_open || w[1] != e { if (np_open) done(); np_open = 1; e = w[1]; n = 0 }
-		w[2] ~ /^(client|listener|group|port|marked)$/ { key[w[2]] = w[3] }
-		w[2] == "value" { n += w[3] }
-		w[2] == "cpu" && np == 0 { ncpu++ }
-		function done() {
+		$1 == "p" {
 			np++
-			c[np] = n; cl[np] = key["client"]; li[np] = key["listener"]
-			gr[np] = key["group"]; po[np] = key["port"]; ma[np] = key["marked"]
+			c[np] = $2; cl[np] = $4; li[np] = $5; gr[np] = $6; po[np] = $7; ma[np] = $8
 		}
+		$1 == "n" { ncpu = $2 }
 		END {
-			if (np_open)
-				done()
-			# Busiest first, then marked ones, then by client: an
-			# insertion sort, the map holds a few thousand pairs at most.
-			for (i = 1; i <= np; i++) order[i] = i
-			for (i = 2; i <= np; i++)
-				for (j = i; j > 1 && before(order[j], order[j - 1]); j--) {
-					t = order[j]; order[j] = order[j - 1]; order[j - 1] = t
-				}
 			# An LRU map keeps free entries on per-CPU lists (128
 			# each in the kernel): within that of max_entries, new
 			# pairs push out the ones counted longest ago.
@@ -433,8 +438,7 @@ do_pairs() {
 				# that had the same path (a service restarted into
 				# a new cgroup) are summed.
 				prom_init()
-				for (i = 1; i <= np; i++) {
-					o = order[i]
+				for (o = 1; o <= np; o++) {
 					l = sprintf("client=%s,listener=%s,group=%s,port=\"%d\",marked=\"%s\"",
 					    lv(cg(cl[o])), lv(cg(li[o])), lv(cg(gr[o])), po[o],
 					    (ma[o] == 1 ? "yes" : ma[o] == 2 ? "shared" : "no"))
@@ -454,9 +458,8 @@ do_pairs() {
 				printf "{\"counting\":%s,\"since\":%s,\"level\":%d,\"kept\":%d,\"max\":%d,\"full\":%s,\"pairs\":[",
 					(on == 1 ? "true" : "false"), (since == "" ? "null" : since),
 					level, np, max, (full ? "true" : "false")
-				for (i = 1; i <= np; i++) {
-					o = order[i]
-					printf "%s{\"connects\":%d,\"marked\":%s,\"shared_port\":%s,\"port\":%d,", (i > 1 ? "," : ""),
+				for (o = 1; o <= np; o++) {
+					printf "%s{\"connects\":%d,\"marked\":%s,\"shared_port\":%s,\"port\":%d,", (o > 1 ? "," : ""),
 						c[o], (ma[o] == 1 ? "true" : "false"), (ma[o] == 2 ? "true" : "false"), po[o]
 					printf "\"client\":{\"id\":%s,\"cgroup\":%s},", cl[o], jcg(cl[o])
 					printf "\"listener\":{\"id\":%s,\"cgroup\":%s,\"group_id\":%s,\"group\":%s}}",
@@ -472,21 +475,13 @@ do_pairs() {
 				(since == "" ? "(nothing counted yet)" : strftime_utc(since)), np, max,
 				(full ? " (full: the pairs counted longest ago are dropped)" : "")
 			printf "%9s %-6s %5s  %s\n", "connects", "marked", "port", "client -> listener" ((level > 0) ? " (group at depth " level ")" : "")
-			for (i = 1; i <= np; i++) {
-				o = order[i]
+			for (o = 1; o <= np; o++) {
 				# 2: not marked, the port is shared with another group.
 				printf "%9d %-6s %5d  %s -> %s", c[o], (ma[o] == 1 ? "yes" : ma[o] == 2 ? "shared" : "no"), po[o], cg(cl[o]), cg(li[o])
 				if (level > 0)
 					printf " (%s)", cg(gr[o])
 				printf "\n"
 			}
-		}
-		function before(a, b) {
-			if (c[a] != c[b])
-				return c[a] > c[b]
-			if ((ma[a] == 1) != (ma[b] == 1))
-				return ma[a] == 1
-			return cl[a] + 0 < cl[b] + 0
 		}
 		function strftime_utc(t,   cmd, out) {
 			cmd = "date -u -d @" t " \"+%Y-%m-%d %H:%M:%S UTC\""

@@ -39,8 +39,7 @@ rel() {
 @test "a same-cgroup pair and a cross-cgroup pair are counted, busiest first, with cgroups, port and marked" {
 	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	local i
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	done
 	expect_mark "$Z" "$TCG/b" "$NS" ::ffff:127.0.0.1 "$PORT"
@@ -120,13 +119,14 @@ rel() {
 
 @test "a full map says so, and the pairs counted longest ago make room" {
 	run -0 scm_load
-	local map i
+	local map
 	map=$(echo "$PINDIR"/g*/scm_pairs)
 	# 4096 made-up pairs (client i, listener 1, group 1, port 1, marked).
-	for i in $(seq 1 4096); do
-		printf 'map update pinned %s key %s 1 0 0 0 0 0 0 0 1 0 0 0 0 0 0 0 1 0 1 0 0 0 0 0 value 1 0 0 0 0 0 0 0\n' \
-			"$map" "$(printf '%d %d 0 0 0 0 0 0' $((i % 256)) $((i / 256)))"
-	done | bpftool batch file - >/dev/null
+	awk -v map="$map" 'BEGIN {
+		for (i = 1; i <= 4096; i++)
+			printf "map update pinned %s key %d %d 0 0 0 0 0 0 1 0 0 0 0 0 0 0 1 0 0 0 0 0 0 0 1 0 1 0 0 0 0 0 value 1 0 0 0 0 0 0 0\n",
+			    map, i % 256, int(i / 256)
+	}' | bpftool batch file - >/dev/null
 	run pairs
 	echo "${lines[0]}"
 	# The kernel's LRU keeps some entries free on per-CPU lists.

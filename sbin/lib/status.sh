@@ -142,7 +142,7 @@ loaded_instances() {
 	[ -z "$_insts" ] || return 0
 	if [ -n "$prom" ]; then
 		# -s: the gauge at 0; -p: nothing.
-		[ -z "${1:-}" ] || prom_status 0
+		[ -z "${1:-}" ] || printf '' | awk -v fmt=prometheus "$json_awk$prom_awk$status_awk"
 	elif [ -n "$json" ]; then
 		printf '{"state":"not loaded","pin_dir":%s%s}\n' "$(json_str "$pindir")" "${1:-}"
 	else
@@ -152,202 +152,216 @@ loaded_instances() {
 }
 
 do_status() {
+	local rc=0 facts inst
 	loaded_instances ',"instances":[]' || return 3
-	_rc=0
-	[ "$(printf '%s\n' "$_insts" | wc -l)" -eq 1 ] || _rc=1
-	_text=
-	_jinst=
-	for _inst in $_insts; do
-		status_instance "$_inst"
+	[ "$(printf '%s\n' "$_insts" | wc -l)" -eq 1 ] || rc=1
+	facts=
+	for inst in $_insts; do
+		facts="$facts$(instance_facts "$inst")$nl" || rc=1
+		# The state so far, as the text view shows it for each instance.
+		facts="${facts}state	$rc$nl"
 	done
-	if [ "$_rc" -eq 0 ]; then
-		_state=loaded
-	else
-		_state="partly loaded"
-	fi
-	if [ -n "$prom" ]; then
-		if [ "$_rc" -eq 0 ]; then
-			prom_status 1
-		else
-			prom_status 0
-		fi
-	elif [ -n "$json" ]; then
-		printf '{"state":"%s","pin_dir":%s,"instances":[%s]}\n' \
-			"$_state" "$(json_str "$pindir")" "${_jinst#,}"
-	else
-		printf '%s' "$_text"
-	fi
-	return "$_rc"
+	printf '%s' "$facts" | SCM_PINDIR=$pindir awk -v fmt="${prom:+prometheus}${json:+json}" \
+		-v me="$me" "$json_awk$prom_awk$status_awk"
+	return "$rc"
 }
 
-# status_instance DIR: add instance DIR to _text and _jinst; clear _rc
-# when anything of it is missing.
-status_instance() {
+# instance_facts DIR: what -s shows of instance DIR, one fact per line,
+# "NAME<tab>VALUE" (status_awk lists them); fail when anything of it is
+# missing or cannot be read.
+instance_facts() {
+	local cg rodata mask route list h id att rc=0
 	if [ -L "$1/cgroup" ]; then
-		_cg=$(readlink -- "$1/cgroup") || _cg=
+		cg=$(readlink -- "$1/cgroup") || cg=
 	else
-		_cg=$(readlink -- "$pindir/cgroup") || _cg=
+		cg=$(readlink -- "$pindir/cgroup") || cg=
 	fi
-	_rodata=$(map_dump "$1/scm_rodata")
-	_mask=$(rodata_field "$_rodata" scm_mask)
-	[ -z "$_mask" ] || _mask=$(printf '0x%08x' "$_mask")
-	_level=$(rodata_field "$_rodata" scm_level)
-	# Older versions had neither setting.
-	_route=$(rodata_field "$_rodata" scm_route_check)
-	_pairs=$(rodata_field "$_rodata" scm_pairs_on)
-	_want=$hooks
-	if [ "${_route:-0}" = 1 ]; then
-		_mode='every local address'
-		_want="$_want $route_hook"
-	else
-		_mode='loopback only'
-	fi
+	rodata=$(map_dump "$1/scm_rodata")
+	mask=$(rodata_field "$rodata" scm_mask)
+	[ -z "$mask" ] || mask=$(printf '0x%08x' "$mask")
+	# Older versions had neither the route check nor pair counting.
+	route=$(rodata_field "$rodata" scm_route_check)
+	printf 'instance\t%s\ncgroup\t%s\nmask\t%s\nlevel\t%s\nroute\t%s\npairs\t%s\n' \
+		"$1" "$cg" "$mask" "$(rodata_field "$rodata" scm_level)" "${route:-0}" \
+		"$(rodata_field "$rodata" scm_pairs_on)"
 	# The object without kernel BTF reads has scm_marked.
 	if [ -e "$1/scm_marked" ]; then
-		_reuse=false
-		_rtext='NOT looked into (no kernel BTF): a same-uid member of another group may get marked connections'
+		printf 'reuseport\tfalse\n'
 	else
-		_reuse=true
-		_rtext='looked into: a member of another group, or a device-bound listener on the port, is no match'
+		printf 'reuseport\ttrue\n'
 	fi
-	_list=$(attached_ids "$_cg") || _rc=1
-	_progs=
-	_jprogs=
-	_pprogs=
-	_n=0
-	_of=0
-	for _h in $_want; do
-		_of=$((_of + 1))
-		_name=${_h%%:*}
-		_id=
-		if [ -e "$1/scm_$_name" ]; then
-			_id=$(prog_id "$1/scm_$_name") || _rc=1
+	list=$(attached_ids "$cg") || rc=1
+	for h in $hooks $route_hook; do
+		[ "${route:-0}" = 1 ] || [ "$h" != "$route_hook" ] || continue
+		id=
+		if [ -e "$1/scm_${h%%:*}" ]; then
+			id=$(prog_id "$1/scm_${h%%:*}") || rc=1
 		fi
-		_att=false
-		if [ -n "$_id" ] && is_attached "$_id" "${_h#*:}" "$_list"; then
-			_n=$((_n + 1))
-			_att=true
+		att=false
+		if [ -n "$id" ] && is_attached "$id" "${h#*:}" "$list"; then
+			att=true
+		else
+			rc=1
 		fi
-		_how=attached
-		[ "$_att" = true ] || _how='NOT attached'
-		_progs="$_progs$(printf '  %-9s id %-6s %-21s %s' "$_name" "${_id:--}" "${_h#*:}" "$_how")$nl"
-		_jprogs="$_jprogs,{\"name\":\"$_name\",\"id\":${_id:-null},\"attach_type\":\"${_h#*:}\",\"attached\":$_att}"
-		_pprogs="$_pprogs$_name ${_h#*:} $_att$nl"
+		printf 'program\t%s %s %s %s\n' "${h%%:*}" "${id:--}" "${h#*:}" "$att"
 	done
-	[ "$_n" -eq "$_of" ] || _rc=1
 	# Up to 0.2.0 the counters were in scm_stats.
-	_cpin=$1/scm_counts
-	[ -e "$_cpin" ] || _cpin=$1/scm_stats
-	_counters=$(print_counters "$_cpin")
-	if [ -n "$prom" ]; then
-		# The newest instance's (the last): the others share its maps.
-		_p_inst=$1 _p_cg=$_cg _p_mask=$_mask _p_level=$_level _p_mode=$_mode
-		_p_reuse=$_reuse _p_pairs=${_pairs:-0} _p_progs=$_pprogs _p_counters=$_counters
-		return 0
-	fi
-	if [ -n "$json" ]; then
-		_jinst="$_jinst,{\"instance\":$(json_str "$1"),\"cgroup\":$(json_str "$_cg"),\"mask\":${_mask:+\"}${_mask:-null}${_mask:+\"},\"level\":${_level:-null},\"marking\":\"$_mode\",\"reuseport_checked\":$_reuse,\"pairs\":$([ "${_pairs:-0}" = 1 ] && echo true || echo false),\"programs\":[${_jprogs#,}],\"counters\":{${_counters}}}"
-		return 0
-	fi
-	case $_level in
-	'') _level='(unreadable)' ;;
-	0) _level='0 (same cgroup)' ;;
-	*) _level="$_level (same ancestor at depth $_level)" ;;
-	esac
-	[ "$_mode" = 'loopback only' ] || _mode="$_mode (sock_ops program checks the route)"
-	if [ "${_pairs:-0}" = 1 ]; then
-		_pairs='counted (see -p)'
+	if [ -e "$1/scm_counts" ]; then
+		print_counters "$1/scm_counts"
 	else
-		_pairs='not counted'
+		print_counters "$1/scm_stats"
 	fi
-	if [ "$_rc" -eq 0 ]; then
-		_text="${_text}state:    loaded$nl"
-	else
-		_text="${_text}state:    partly loaded (run $me to repair, or $me -u)$nl"
-	fi
-	_text="$_text$(printf 'mask:     %s\nlevel:    %s\nmarking:  %s\nreuseport: %s\npairs:    %s\ncgroup:   %s\npin dir:  %s\ninstance: %s\nprograms:\n%s' \
-		"${_mask:-(unreadable)}" "$_level" "$_mode" "$_rtext" "$_pairs" "${_cg:-(unknown)}" "$pindir" "$1" "$_progs")$nl"
-	[ -z "$_counters" ] || _text="${_text}counters:$nl$_counters$nl"
+	return "$rc"
 }
 
-# prom_status LOADED: -s in the exposition format: the gauge LOADED (1: one
-# instance, fully attached), and for the newest instance its settings, its
-# programs and the counters (set by status_instance).
-prom_status() {
-	SCM_LOADED=$1 SCM_INST=${_p_inst:-} SCM_CG=${_p_cg:-} SCM_MASK=${_p_mask:-} \
-	SCM_LEVEL=${_p_level:-} SCM_MODE=${_p_mode:-} SCM_REUSE=${_p_reuse:-} \
-	SCM_PAIRS=${_p_pairs:-} SCM_PROGS=${_p_progs:-} SCM_COUNTERS=${_p_counters:-} \
-	SCM_PINDIR=$pindir awk "$prom_awk"'
-	BEGIN {
-		prom_init()
-		help("same_cgroup_mark_loaded", "gauge",
-		    "1 when one instance is loaded with all its programs attached, else 0.")
-		printf "same_cgroup_mark_loaded %d\n", ENVIRON["SCM_LOADED"]
-		if (ENVIRON["SCM_INST"] == "")
-			exit
-		help("same_cgroup_mark_info", "gauge",
-		    "The settings of the loaded programs, as labels (value 1).")
-		printf "same_cgroup_mark_info{mask=%s,level=%s,marking=%s,reuseport_checked=%s,pairs=%s,cgroup=%s,pin_dir=%s,instance=%s} 1\n",
-		    lv(ENVIRON["SCM_MASK"]), lv(ENVIRON["SCM_LEVEL"]), lv(ENVIRON["SCM_MODE"]),
-		    lv(ENVIRON["SCM_REUSE"]), lv(ENVIRON["SCM_PAIRS"] == 1 ? "true" : "false"),
-		    lv(ENVIRON["SCM_CG"]), lv(ENVIRON["SCM_PINDIR"]), lv(ENVIRON["SCM_INST"])
-		help("same_cgroup_mark_program_attached", "gauge",
-		    "1 when the program is attached to the cgroup, else 0.")
-		n = split(ENVIRON["SCM_PROGS"], l, "\n")
-		for (i = 1; i <= n; i++)
-			if (split(l[i], w, " ") == 3)
-				printf "same_cgroup_mark_program_attached{program=%s,attach_type=%s} %d\n",
-				    lv(w[1]), lv(w[2]), w[3] == "true"
-		n = split(ENVIRON["SCM_COUNTERS"], l, "\n")
-		for (i = 1; i <= n; i++) {
-			if (split(l[i], w, " ") != 2)
-				continue
-			if (w[1] == "binds") {
-				binds = w[2]
-				continue
-			}
-			if (!header++)
-				help("same_cgroup_mark_connects_total", "counter",
-				    "TCP connects the connect programs decided on, by reason: marked, or why not.")
-			printf "same_cgroup_mark_connects_total{reason=%s} %s\n", lv(w[1]), w[2]
-		}
-		if (binds != "") {
-			help("same_cgroup_mark_binds_total", "counter", "TCP binds recorded.")
-			printf "same_cgroup_mark_binds_total %s\n", binds
-		}
-	}'
-}
-
-# print_counters PIN: the per-CPU counters of the programs, summed: lines
-# of text, with -j the members of a JSON object, with -o prometheus
-# "NAME VALUE" lines.
+# print_counters PIN: the per-CPU counters of the programs, summed, as
+# facts "counter<tab>NAME VALUE", in the order shown.
 print_counters() {
 	[ -e "$1" ] || return 0
-	map_dump "$1" | awk -v json="$json" -v prom="$prom" '
+	map_dump "$1" | awk '
 		$2 == "key" { k[$1] = $3 }
 		$2 == "value" { sum[k[$1]] += $3 }
 		END {
-			# Key (enum scm_counter in the BPF source), text and
-			# JSON name, in the order printed.
-			n = split("0|marked|marked|" \
-				"1|not marked: listener of another group|other_group|" \
-				"2|not marked: no listener|no_listener|" \
-				"5|not marked: client group never bound TCP|group_never_bound|" \
-				"7|not marked: group listens on no such port|no_group_port|" \
-				"6|not marked: destination not on this host|not_local|" \
-				"8|not marked: port shared with another group|shared_port|" \
-				"3|not marked: listener bound before loading|unknown_listener|" \
-				"4|TCP binds recorded|binds", f, "|")
-			for (i = 1; i < n; i += 3) {
-				if (prom != "")
-					printf "%s %.0f\n", f[i + 2], sum[f[i]]
-				else if (json != "")
-					printf "%s\"%s\":%.0f", (i > 1 ? "," : ""), f[i + 2], sum[f[i]]
-				else
-					printf "  %-44s %.0f\n", f[i + 1], sum[f[i]]
-			}
+			# Key (enum scm_counter in the BPF source) and name.
+			n = split("0 marked 1 other_group 2 no_listener " \
+				"5 group_never_bound 7 no_group_port 6 not_local " \
+				"8 shared_port 3 unknown_listener 4 binds", f, " ")
+			for (i = 1; i < n; i += 2)
+				printf "counter\t%s %.0f\n", f[i + 1], sum[f[i]]
 		}'
 }
+
+# status_awk: -s from the facts of instance_facts, each instance's ending
+# with "state<tab>RC" (0: all is well so far), as text, JSON or (fmt
+# "prometheus") the exposition format, which shows the newest instance
+# (the last; the others share its maps); with no facts, the gauge at 0.
+# shellcheck disable=SC2016 # awk code
+status_awk='
+BEGIN {
+	FS = "\t"
+	js_init()
+	prom_init()
+	# The counters: text of each, in the order shown.
+	split("marked|not marked: listener of another group|" \
+	    "not marked: no listener|not marked: client group never bound TCP|" \
+	    "not marked: group listens on no such port|" \
+	    "not marked: destination not on this host|" \
+	    "not marked: port shared with another group|" \
+	    "not marked: listener bound before loading|TCP binds recorded", ctext, "|")
+	split("marked other_group no_listener group_never_bound no_group_port " \
+	    "not_local shared_port unknown_listener binds", cname, " ")
+	for (i = 1; i in cname; i++)
+		label[cname[i]] = ctext[i]
+}
+{ v = substr($0, length($1) + 2) }
+$1 == "instance" { ni++; nprog[ni] = 0; ncount[ni] = 0 }
+$1 == "program" { prog[ni, ++nprog[ni]] = v; next }
+$1 == "counter" { count[ni, ++ncount[ni]] = v; next }
+{ f[ni, $1] = v }
+function mode(i) {
+	return f[i, "route"] == 1 ? "every local address" : "loopback only"
+}
+function bool(x) {
+	return x == 1 ? "true" : "false"
+}
+function text(i,   j, w, l) {
+	if (f[i, "state"] == 0)
+		print "state:    loaded"
+	else
+		printf "state:    partly loaded (run %s to repair, or %s -u)\n", me, me
+	l = f[i, "level"]
+	printf "mask:     %s\n", f[i, "mask"] == "" ? "(unreadable)" : f[i, "mask"]
+	printf "level:    %s\n", l == "" ? "(unreadable)" : l == 0 ? "0 (same cgroup)" : \
+	    l " (same ancestor at depth " l ")"
+	printf "marking:  %s\n", mode(i) (f[i, "route"] == 1 ? " (sock_ops program checks the route)" : "")
+	printf "reuseport: %s\n", f[i, "reuseport"] == "true" ? \
+	    "looked into: a member of another group, or a device-bound listener on the port, is no match" : \
+	    "NOT looked into (no kernel BTF): a same-uid member of another group may get marked connections"
+	printf "pairs:    %s\n", f[i, "pairs"] == 1 ? "counted (see -p)" : "not counted"
+	printf "cgroup:   %s\n", f[i, "cgroup"] == "" ? "(unknown)" : f[i, "cgroup"]
+	printf "pin dir:  %s\n", ENVIRON["SCM_PINDIR"]
+	printf "instance: %s\n", f[i, "instance"]
+	print "programs:"
+	for (j = 1; j <= nprog[i]; j++) {
+		split(prog[i, j], w, " ")
+		printf "  %-9s id %-6s %-21s %s\n", w[1], w[2], w[3], w[4] == "true" ? "attached" : "NOT attached"
+	}
+	if (ncount[i])
+		print "counters:"
+	for (j = 1; j <= ncount[i]; j++) {
+		split(count[i, j], w, " ")
+		printf "  %-44s %s\n", label[w[1]], w[2]
+	}
+}
+function json(i,   j, w) {
+	printf "{\"instance\":%s,\"cgroup\":%s,\"mask\":%s,\"level\":%s,\"marking\":\"%s\",\"reuseport_checked\":%s,\"pairs\":%s,\"programs\":[",
+	    js(f[i, "instance"]), js(f[i, "cgroup"]), f[i, "mask"] == "" ? "null" : "\"" f[i, "mask"] "\"",
+	    f[i, "level"] == "" ? "null" : f[i, "level"], mode(i), f[i, "reuseport"], bool(f[i, "pairs"])
+	for (j = 1; j <= nprog[i]; j++) {
+		split(prog[i, j], w, " ")
+		printf "%s{\"name\":\"%s\",\"id\":%s,\"attach_type\":\"%s\",\"attached\":%s}",
+		    (j > 1 ? "," : ""), w[1], (w[2] == "-" ? "null" : w[2]), w[3], w[4]
+	}
+	printf "],\"counters\":{"
+	for (j = 1; j <= ncount[i]; j++) {
+		split(count[i, j], w, " ")
+		printf "%s\"%s\":%s", (j > 1 ? "," : ""), w[1], w[2]
+	}
+	printf "}}"
+}
+function prometheus(i,   j, w, header) {
+	help("same_cgroup_mark_loaded", "gauge",
+	    "1 when one instance is loaded with all its programs attached, else 0.")
+	printf "same_cgroup_mark_loaded %d\n", (i > 0 && f[i, "state"] == 0)
+	if (i == 0)
+		return
+	help("same_cgroup_mark_info", "gauge",
+	    "The settings of the loaded programs, as labels (value 1).")
+	printf "same_cgroup_mark_info{mask=%s,level=%s,marking=%s,reuseport_checked=%s,pairs=%s,cgroup=%s,pin_dir=%s,instance=%s} 1\n",
+	    lv(f[i, "mask"]), lv(f[i, "level"]), lv(mode(i)), lv(f[i, "reuseport"]),
+	    lv(bool(f[i, "pairs"])), lv(f[i, "cgroup"]), lv(ENVIRON["SCM_PINDIR"]), lv(f[i, "instance"])
+	help("same_cgroup_mark_program_attached", "gauge",
+	    "1 when the program is attached to the cgroup, else 0.")
+	for (j = 1; j <= nprog[i]; j++) {
+		split(prog[i, j], w, " ")
+		printf "same_cgroup_mark_program_attached{program=%s,attach_type=%s} %d\n",
+		    lv(w[1]), lv(w[3]), w[4] == "true"
+	}
+	for (j = 1; j <= ncount[i]; j++) {
+		split(count[i, j], w, " ")
+		if (w[1] == "binds")
+			continue
+		if (!header++)
+			help("same_cgroup_mark_connects_total", "counter",
+			    "TCP connects the connect programs decided on, by reason: marked, or why not.")
+		printf "same_cgroup_mark_connects_total{reason=%s} %s\n", lv(w[1]), w[2]
+	}
+	for (j = 1; j <= ncount[i]; j++) {
+		split(count[i, j], w, " ")
+		if (w[1] != "binds")
+			continue
+		help("same_cgroup_mark_binds_total", "counter", "TCP binds recorded.")
+		printf "same_cgroup_mark_binds_total %s\n", w[2]
+	}
+}
+END {
+	if (fmt == "prometheus") {
+		prometheus(ni)
+	} else if (fmt == "json") {
+		printf "{\"state\":\"%s\",\"pin_dir\":%s,\"instances\":[", \
+		    f[ni, "state"] == 0 ? "loaded" : "partly loaded", js(ENVIRON["SCM_PINDIR"])
+		for (i = 1; i <= ni; i++) {
+			if (i > 1)
+				printf ","
+			json(i)
+		}
+		print "]}"
+	} else {
+		for (i = 1; i <= ni; i++)
+			text(i)
+	}
+}
+'
 
 # --- pairs ------------------------------------------------------------------
 

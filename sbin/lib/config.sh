@@ -12,27 +12,29 @@ pairs_rule='expected 0 (off) or 1 (on)'
 # normalize_mask VALUE: print VALUE as 0x%08x, or fail if it is not 1 to 8
 # hexadecimal digits (optional 0x/0X) with a non-zero value.
 normalize_mask() {
-	_m=${1#0[xX]}
-	case $_m in
+	local m
+	m=${1#0[xX]}
+	case $m in
 	'' | *[!0-9a-fA-F]*) return 1 ;;
 	esac
-	[ "${#_m}" -le 8 ] || return 1
-	_m=$(printf '%d' "0x$_m") || return 1
-	[ "$_m" -ne 0 ] || return 1
-	printf '0x%08x\n' "$_m"
+	[ "${#m}" -le 8 ] || return 1
+	m=$(printf '%d' "0x$m") || return 1
+	[ "$m" -ne 0 ] || return 1
+	printf '0x%08x\n' "$m"
 }
 
 # normalize_level VALUE: print VALUE as a decimal from 0 to max_level.
 normalize_level() {
-	_l=$1
-	case $_l in
+	local l
+	l=$1
+	case $l in
 	'' | *[!0-9]*) return 1 ;;
 	esac
-	while [ "${#_l}" -gt 1 ] && [ "${_l#0}" != "$_l" ]; do
-		_l=${_l#0}
+	while [ "${#l}" -gt 1 ] && [ "${l#0}" != "$l" ]; do
+		l=${l#0}
 	done
-	[ "${#_l}" -le 2 ] && [ "$_l" -le "$max_level" ] || return 1
-	printf '%s\n' "$_l"
+	[ "${#l}" -le 2 ] && [ "$l" -le "$max_level" ] || return 1
+	printf '%s\n' "$l"
 }
 
 # trim TEXT: set _t to TEXT without leading and trailing blanks.
@@ -51,16 +53,17 @@ cfg_pairs=
 cfg_cgroup=
 cfg_pindir=
 read_config() {
+	local bytes eol n perm size line
 	[ -e "$config" ] || [ -L "$config" ] || return 0
 	if [ ! -f "$config" ] || [ ! -r "$config" ]; then
 		usage_error "cannot read configuration file $config"
 	fi
 	# Mode, numeric owner and size: fields 1, 3 and 5 of ls -ln.
 	# shellcheck disable=SC2012 # ls -ln is the portable way to get them
-	_perm=$(ls -ldnL -- "$config" 2>/dev/null)
+	perm=$(ls -ldnL -- "$config" 2>/dev/null)
 	set -f
 	# shellcheck disable=SC2086 # split on purpose
-	set -- $_perm
+	set -- $perm
 	set +f
 	case ${1:-}:${3:-} in
 	?????w???*:* | ????????w?*:*)
@@ -68,31 +71,31 @@ read_config() {
 	*:0) ;;
 	*) usage_error "configuration file $config is not owned by root" ;;
 	esac
-	_size=${5:-}
+	size=${5:-}
 
 	# The bytes read are counted: fewer than the file has means NUL
 	# bytes, refused before any other error in it is reported.
-	_n=0
-	_bytes=0
+	n=0
+	bytes=0
 	_err=
 	while :; do
-		_eol=1
-		IFS= read -r _line || {
-			_eol=0
-			[ -n "$_line" ] || break
+		eol=1
+		IFS= read -r line || {
+			eol=0
+			[ -n "$line" ] || break
 		}
-		_n=$((_n + 1))
-		_bytes=$((_bytes + ${#_line} + _eol))
+		n=$((n + 1))
+		bytes=$((bytes + ${#line} + eol))
 		[ -z "$_err" ] || continue
 		# Long lines are refused before the pattern matching below,
 		# whose cost grows with the square of the length.
-		if [ "${#_line}" -gt "$max_line" ]; then
-			_err="$config:$_n: line longer than $max_line characters"
+		if [ "${#line}" -gt "$max_line" ]; then
+			_err="$config:$n: line longer than $max_line characters"
 			continue
 		fi
-		config_line "$_line" || _err="$config:$_n: $_err"
+		config_line "$line" || _err="$config:$n: $_err"
 	done <"$config" || usage_error "cannot read configuration file $config"
-	[ "$_bytes" = "$_size" ] ||
+	[ "$bytes" = "$size" ] ||
 		usage_error "configuration file $config contains NUL bytes"
 	[ -z "$_err" ] || usage_error "$_err"
 }
@@ -100,46 +103,47 @@ read_config() {
 # config_line LINE: take the setting of one line of the configuration; on
 # an error set _err to what is wrong and fail.
 config_line() {
+	local key val line
 	trim "$1"
 	case $_t in
 	'' | '#'*) return 0 ;;
 	*=*) ;;
 	*) _err="expected KEY=VALUE"; return 1 ;;
 	esac
-	_line=$_t
-	trim "${_line%%=*}"
-	_key=$_t
-	trim "${_line#*=}"
-	_val=$_t
-	case $_val in
-	\"*\" | \'*\') _val=${_val#?} _val=${_val%?} ;;
+	line=$_t
+	trim "${line%%=*}"
+	key=$_t
+	trim "${line#*=}"
+	val=$_t
+	case $val in
+	\"*\" | \'*\') val=${val#?} val=${val%?} ;;
 	esac
-	case $_key in
+	case $key in
 	MASK | LEVEL | PAIRS | CGROUP | PIN_DIR) ;;
-	*) _err="unknown setting '$_key'"; return 1 ;;
+	*) _err="unknown setting '$key'"; return 1 ;;
 	esac
-	if [ -z "$_val" ]; then
-		_err="empty value for $_key"
+	if [ -z "$val" ]; then
+		_err="empty value for $key"
 		return 1
 	fi
-	case $_key in
+	case $key in
 	MASK)
-		cfg_mask=$(normalize_mask "$_val") || {
-			_err="invalid mask '$_val': $mask_rule"
+		cfg_mask=$(normalize_mask "$val") || {
+			_err="invalid mask '$val': $mask_rule"
 			return 1
 		} ;;
 	LEVEL)
-		cfg_level=$(normalize_level "$_val") || {
-			_err="invalid level '$_val': $level_rule"
+		cfg_level=$(normalize_level "$val") || {
+			_err="invalid level '$val': $level_rule"
 			return 1
 		} ;;
 	PAIRS)
-		case $_val in
-		0 | 1) cfg_pairs=$_val ;;
-		*) _err="invalid pair counting '$_val': $pairs_rule"; return 1 ;;
+		case $val in
+		0 | 1) cfg_pairs=$val ;;
+		*) _err="invalid pair counting '$val': $pairs_rule"; return 1 ;;
 		esac ;;
-	CGROUP) cfg_cgroup=$_val ;;
-	PIN_DIR) cfg_pindir=$_val ;;
+	CGROUP) cfg_cgroup=$val ;;
+	PIN_DIR) cfg_pindir=$val ;;
 	esac
 }
 
@@ -151,16 +155,17 @@ fs_magic() {
 # cgroup2_mount: print the first cgroup v2 mount point (/sys/fs/cgroup, or
 # /sys/fs/cgroup/unified on a hybrid host).
 cgroup2_mount() {
-	_mp=$(awk '{
+	local mp
+	mp=$(awk '{
 		for (i = 7; i < NF; i++)
 			if ($i == "-") {
 				if ($(i + 1) == "cgroup2") { print $5; exit }
 				break
 			}
 	}' /proc/self/mountinfo) || return 1
-	[ -n "$_mp" ] || return 1
+	[ -n "$mp" ] || return 1
 	# mountinfo escapes space, tab, newline and backslash as \ooo.
-	printf '%b\n' "$_mp"
+	printf '%b\n' "$mp"
 }
 
 # check_pindir DIR: DIR must be absolute, made of letters, digits, "_", "-"
@@ -168,6 +173,7 @@ cgroup2_mount() {
 # path derived from it safe to split) and lie on bpffs, or below the usual
 # bpffs mount point, which is mounted on demand.
 check_pindir() {
+	local p m
 	[ "${#1}" -le "$max_path" ] ||
 		usage_error "pin directory is longer than $max_path characters"
 	case $1 in
@@ -181,19 +187,19 @@ check_pindir() {
 	esac
 	# The deepest part that exists.  An unload running now may remove
 	# it while it is looked at: then look again.
-	_p=$1
+	p=$1
 	while :; do
-		while [ ! -e "$_p" ]; do
-			_p=${_p%/*}
-			[ -n "$_p" ] || _p=/
+		while [ ! -e "$p" ]; do
+			p=${p%/*}
+			[ -n "$p" ] || p=/
 		done
-		[ -d "$_p" ] || usage_error "pin directory '$1': $_p is not a directory"
-		_m=$(fs_magic "$_p")
-		if [ -n "$_m" ] || [ -e "$_p" ]; then
+		[ -d "$p" ] || usage_error "pin directory '$1': $p is not a directory"
+		m=$(fs_magic "$p")
+		if [ -n "$m" ] || [ -e "$p" ]; then
 			break
 		fi
 	done
-	[ "$_m" = "$BPF_FS_MAGIC" ] || [ "$_p" = "$bpffs_mount" ] ||
+	[ "$m" = "$BPF_FS_MAGIC" ] || [ "$p" = "$bpffs_mount" ] ||
 		usage_error "pin directory '$1' is not on a BPF filesystem (bpffs)"
 }
 
@@ -239,31 +245,32 @@ settle_settings() {
 # rule sees.  A rule without a mask tests every bit.  Only a warning: the
 # administrator may mean it.
 warn_mask_collisions() {
+	local f fam fm r rules
 	command -v ip >/dev/null 2>&1 || return 0
-	for _fam in 4 6; do
-		_rules=$(ip -"$_fam" rule show 2>/dev/null) || continue
-		while IFS= read -r _r; do
-			case $_r in
+	for fam in 4 6; do
+		rules=$(ip -"$fam" rule show 2>/dev/null) || continue
+		while IFS= read -r r; do
+			case $r in
 			*[[:space:]]fwmark\ *) ;;
 			*) continue ;;
 			esac
-			_f=${_r#*fwmark }
-			_f=${_f%%[[:space:]]*}
-			case $_f in
-			*/*) _fm=${_f#*/} ;;
-			*) _fm=0xffffffff ;;
+			f=${r#*fwmark }
+			f=${f%%[[:space:]]*}
+			case $f in
+			*/*) fm=${f#*/} ;;
+			*) fm=0xffffffff ;;
 			esac
 			# ip prints hexadecimal; anything else is not evaluated.
-			case $_fm in
+			case $fm in
 			0x | 0x*[!0-9a-fA-F]* | 0x?????????*) continue ;;
 			0x*) ;;
 			*) continue ;;
 			esac
-			[ $((mask & _fm)) -ne 0 ] || continue
-			trim "${_r#*:}"
-			warn "mask $mask shares bits with IPv$_fam routing rule ${_r%%:*} ($_t): marked connections may be routed by other tables"
+			[ $((mask & fm)) -ne 0 ] || continue
+			trim "${r#*:}"
+			warn "mask $mask shares bits with IPv$fam routing rule ${r%%:*} ($_t): marked connections may be routed by other tables"
 		done <<END_OF_RULES
-$_rules
+$rules
 END_OF_RULES
 	done
 }

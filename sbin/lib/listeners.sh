@@ -12,18 +12,19 @@
 
 # record_existing_listeners INSTANCE
 record_existing_listeners() {
+	local netns
 	_iter_obj=$pkglibdir/same-cgroup-mark-iter.bpf.o
 	# The network namespaces: one path for each, a process's where one
 	# is in it (ls sorts /proc before /run).
 	# shellcheck disable=SC2012 # ls -i prints each namespace's inode
-	_netns=$(ls -iLd /proc/[0-9]*/ns/net /run/netns/* 2>/dev/null |
+	netns=$(ls -iLd /proc/[0-9]*/ns/net /run/netns/* 2>/dev/null |
 		awk '!seen[$1]++ { print $2 }')
-	listeners_may_exist "$_netns" || return 0
+	listeners_may_exist "$netns" || return 0
 	if [ ! -r "$_iter_obj" ] || [ ! -r /sys/kernel/btf/vmlinux ]; then
 		warn "no $_iter_obj or no kernel BTF: listeners bound before loading are not recognised until bound again"
 		return 0
 	fi
-	if ! { flock -w 60 8 && run_listener_iterator "$1" "$_netns"; } 8<"$bpffs_mount"; then
+	if ! { flock -w 60 8 && run_listener_iterator "$1" "$netns"; } 8<"$bpffs_mount"; then
 		warn "listeners bound before loading are not recognised until bound again"
 	fi
 	return 0
@@ -34,14 +35,15 @@ record_existing_listeners() {
 # reads the kernel's BTF): at boot, before any service runs, it is skipped.
 # A namespace that only /run/netns knows of may hold listeners.
 listeners_may_exist() {
-	_tables=
-	for _ns in $1; do
-		case $_ns in
-		/proc/*/ns/net) _tables="$_tables ${_ns%/ns/net}/net/tcp ${_ns%/ns/net}/net/tcp6" ;;
+	local ns tables
+	tables=
+	for ns in $1; do
+		case $ns in
+		/proc/*/ns/net) tables="$tables ${ns%/ns/net}/net/tcp ${ns%/ns/net}/net/tcp6" ;;
 		*) return 0 ;;
 		esac
 	done
-	[ -n "$_tables" ] || return 1
+	[ -n "$tables" ] || return 1
 	# Field 4 of /proc/net/tcp is the state; 0A is TCP_LISTEN.  A table
 	# that cannot be read (its process just exited) may hold listeners.
 	# shellcheck disable=SC2086 # /proc paths have no blanks
@@ -56,7 +58,7 @@ listeners_may_exist() {
 				exit 0
 		}
 		exit 1
-	}' $_tables
+	}' $tables
 }
 
 # run_listener_iterator INSTANCE NETNS: pin the maps by name, load and pin

@@ -366,34 +366,34 @@ END {
 # --- pairs ------------------------------------------------------------------
 
 do_pairs() {
-	local tab
+	local tab cgroot inst lvl max on rodata since since_s up
 	tab=$(printf '\t')
 	loaded_instances || return 3
 	# The newest instance: the others share its maps or are leftovers.
-	_inst=${_insts##*"$nl"}
-	_rodata=$(map_dump "$_inst/scm_rodata")
-	_level=$(rodata_field "$_rodata" scm_level)
-	_on=$(rodata_field "$_rodata" scm_pairs_on)
-	_max=$("$BPFTOOL" -j map show pinned "$_inst/scm_pairs" 2>/dev/null |
+	inst=${_insts##*"$nl"}
+	rodata=$(map_dump "$inst/scm_rodata")
+	lvl=$(rodata_field "$rodata" scm_level)
+	on=$(rodata_field "$rodata" scm_pairs_on)
+	max=$("$BPFTOOL" -j map show pinned "$inst/scm_pairs" 2>/dev/null |
 		awk "$json_val"'{ print val($0, "max_entries") }')
-	_since=$(map_dump "$_inst/scm_pair_since" | awk '$2 == "value" { print $3; exit }')
+	since=$(map_dump "$inst/scm_pair_since" | awk '$2 == "value" { print $3; exit }')
 	# Boot-time ns of the first count, as wall-clock seconds.
-	_since_s=
-	if [ -n "$_since" ] && [ "$_since" != 0 ]; then
-		read -r _up _ </proc/uptime
-		_since_s=$(awk -v now="$(date +%s)" -v up="$_up" -v ns="$_since" \
+	since_s=
+	if [ -n "$since" ] && [ "$since" != 0 ]; then
+		read -r up _ </proc/uptime
+		since_s=$(awk -v now="$(date +%s)" -v up="$up" -v ns="$since" \
 			'BEGIN { printf "%d\n", now - up + ns / 1e9 }')
 	fi
-	_cgroot=$(cgroup2_mount) || _cgroot=
+	cgroot=$(cgroup2_mount) || cgroot=
 	# Every cgroup by id (the inode of its directory), one per line, with
 	# backslash and line break escaped (a cgroup name may hold either), then
 	# the pairs, one per line ("p", the per-CPU counts summed, client,
 	# listener, group, port, marked), busiest first, then marked ones, then
 	# by client, and the number of CPUs the map counts on ("n").
 	{
-		[ -z "$_cgroot" ] || find "$_cgroot" -xdev -type d -printf 'cg\t%i\t/%P\0' 2>/dev/null |
+		[ -z "$cgroot" ] || find "$cgroot" -xdev -type d -printf 'cg\t%i\t/%P\0' 2>/dev/null |
 			sed -z 's/\\/\\\\/g; s/\n/\\n/g' | tr '\0' '\n'
-		map_dump "$_inst/scm_pairs" | awk '
+		map_dump "$inst/scm_pairs" | awk '
 			# map_dump lines: "ENTRY NAME VALUE".
 			$1 != e { done(); e = $1 }
 			$2 ~ /^(client|listener|group|port|marked)$/ { key[$2] = $3 }
@@ -410,8 +410,8 @@ do_pairs() {
 			}
 			END { done(); printf "n\t%d\n", ncpu }' |
 			LC_ALL=C sort -s -t "$tab" -k1,1r -k2,2nr -k3,3n -k4,4n
-	} | awk -v json="$json" -v prom="$prom" -v level="${_level:-0}" -v on="${_on:-0}" \
-		-v max="${_max:-0}" -v since="$_since_s" "$prom_awk$json_awk"'
+	} | awk -v json="$json" -v prom="$prom" -v level="${lvl:-0}" -v on="${on:-0}" \
+		-v max="${max:-0}" -v since="$since_s" "$prom_awk$json_awk"'
 		function cg(id) {
 			return (id in path) ? path[id] : "(gone, id " id ")"
 		}

@@ -159,7 +159,7 @@ do_status() {
 	for inst in $_insts; do
 		facts="$facts$(instance_facts "$inst")$nl" || rc=1
 		# The state so far, as the text view shows it for each instance.
-		facts="${facts}state	$rc$nl"
+		facts="$facts$(printf 'state\t%s' "$rc")$nl"
 	done
 	printf '%s' "$facts" | SCM_PINDIR=$pindir awk -v fmt="${prom:+prometheus}${json:+json}" \
 		-v me="$me" "$json_awk$prom_awk$status_awk"
@@ -170,19 +170,19 @@ do_status() {
 # "NAME<tab>VALUE" (status_awk lists them); fail when anything of it is
 # missing or cannot be read.
 instance_facts() {
-	local cg rodata mask route list h id att rc=0
+	local cg rodata hexmask route_on list h id att rc=0
 	if [ -L "$1/cgroup" ]; then
 		cg=$(readlink -- "$1/cgroup") || cg=
 	else
 		cg=$(readlink -- "$pindir/cgroup") || cg=
 	fi
 	rodata=$(map_dump "$1/scm_rodata")
-	mask=$(rodata_field "$rodata" scm_mask)
-	[ -z "$mask" ] || mask=$(printf '0x%08x' "$mask")
+	hexmask=$(rodata_field "$rodata" scm_mask)
+	[ -z "$hexmask" ] || hexmask=$(printf '0x%08x' "$hexmask")
 	# Older versions had neither the route check nor pair counting.
-	route=$(rodata_field "$rodata" scm_route_check)
+	route_on=$(rodata_field "$rodata" scm_route_check)
 	printf 'instance\t%s\ncgroup\t%s\nmask\t%s\nlevel\t%s\nroute\t%s\npairs\t%s\n' \
-		"$1" "$cg" "$mask" "$(rodata_field "$rodata" scm_level)" "${route:-0}" \
+		"$1" "$cg" "$hexmask" "$(rodata_field "$rodata" scm_level)" "${route_on:-0}" \
 		"$(rodata_field "$rodata" scm_pairs_on)"
 	# The object without kernel BTF reads has scm_marked.
 	if [ -e "$1/scm_marked" ]; then
@@ -192,7 +192,7 @@ instance_facts() {
 	fi
 	list=$(attached_ids "$cg") || rc=1
 	for h in $hooks $route_hook; do
-		[ "${route:-0}" = 1 ] || [ "$h" != "$route_hook" ] || continue
+		[ "${route_on:-0}" = 1 ] || [ "$h" != "$route_hook" ] || continue
 		id=
 		if [ -e "$1/scm_${h%%:*}" ]; then
 			id=$(prog_id "$1/scm_${h%%:*}") || rc=1

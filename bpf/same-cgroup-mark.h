@@ -214,7 +214,11 @@ static __always_inline void count(__u32 what)
  * ends and that the connect stays local: a connect that finds no listener,
  * or leaves the host, is not counted.  LRU: when full, the pairs least
  * recently counted make room.  scm_pair_since holds the boot-time ns of the
- * first count, so that "since when" survives reloads with the map.
+ * first count, so that "since when" survives reloads with the map;
+ * scm_pair_adds the number of pairs added, so that the pairs the LRU has
+ * dropped are known: added less kept.  (When the LRU starts to drop depends
+ * on the kernel version and the number of CPUs: it keeps free entries on
+ * per-CPU lists and drops a batch at a time.)
  */
 #define SCM_PAIRS	4096
 #define SCM_PAIR_SHARED	2	/* not marked: SCM_SHARED_PORT */
@@ -242,16 +246,26 @@ struct {
 	__type(value, __u64);
 } scm_pair_since SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} scm_pair_adds SEC(".maps");
+
 static __always_inline void count_pair(const struct scm_pair *pair)
 {
 	__u64 one = 1, *n, *since;
 	__u32 zero = 0;
 
 	n = bpf_map_lookup_elem(&scm_pairs, pair);
-	if (n)
+	if (n) {
 		*n += 1;
-	else
-		bpf_map_update_elem(&scm_pairs, pair, &one, BPF_NOEXIST);
+	} else if (!bpf_map_update_elem(&scm_pairs, pair, &one, BPF_NOEXIST)) {
+		n = bpf_map_lookup_elem(&scm_pair_adds, &zero);
+		if (n)
+			*n += 1;
+	}
 	since = bpf_map_lookup_elem(&scm_pair_since, &zero);
 	if (since && !*since)
 		*since = bpf_ktime_get_boot_ns();

@@ -111,7 +111,7 @@ render() {
 		grep -qE "^ {7}$f$" <<<"$text" || { echo "file $f not documented"; false; }
 	done
 	[[ "$text" == *"define SCM_MASK = 0x"* ]]
-	for pin in scm_bind4 scm_bind6 scm_connect4 scm_connect6 scm_owner scm_binders scm_ports scm_devbound scm_notes scm_counts scm_marked scm_pairs scm_pair_since scm_rodata scm_sockops; do
+	for pin in scm_bind4 scm_bind6 scm_connect4 scm_connect6 scm_owner scm_binders scm_ports scm_devbound scm_notes scm_counts scm_marked scm_pairs scm_pair_since scm_pair_adds scm_rodata scm_sockops; do
 		grep -q "$pin" "$loader"
 		[[ "$text" == *"$pin"* ]] || { echo "pin $pin not documented"; false; }
 	done

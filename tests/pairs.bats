@@ -56,7 +56,7 @@ rel() {
 	local a b
 	a=$(stat -c %i "$TCG/a")
 	b=$(stat -c %i "$TCG/b")
-	pairs_json "d['counting'] and d['kept'] == 2 and d['max'] == 4096 and not d['full'] and d['level'] == 0"
+	pairs_json "d['counting'] and d['kept'] == 2 and d['max'] == 4096 and not d['full'] and d['dropped'] == 0 and d['level'] == 0"
 	pairs_json "abs(d['since'] - $(date +%s)) < 60"
 	pairs_json "d['pairs'][0] == {'connects': 3, 'marked': True, 'shared_port': False, 'port': $PORT, 'client': {'id': $a, 'cgroup': '$(rel "$TCG/a")'}, 'listener': {'id': $a, 'cgroup': '$(rel "$TCG/a")', 'group_id': $a, 'group': '$(rel "$TCG/a")'}}"
 	pairs_json "d['pairs'][1] == {'connects': 1, 'marked': False, 'shared_port': False, 'port': $PORT, 'client': {'id': $b, 'cgroup': '$(rel "$TCG/b")'}, 'listener': {'id': $a, 'cgroup': '$(rel "$TCG/a")', 'group_id': $a, 'group': '$(rel "$TCG/a")'}}"
@@ -117,25 +117,49 @@ rel() {
 	pairs_json "d['pairs'][0]['client'] == {'id': $c, 'cgroup': None}"
 }
 
-@test "a full map says so, and the pairs counted longest ago make room" {
+@test "a full map says so: the pairs counted longest ago make room, and how many were dropped is told" {
 	run -0 scm_load
-	local map
-	map=$(echo "$PINDIR"/g*/scm_pairs)
-	# 4096 made-up pairs (client i, listener 1, group 1, port 1, marked).
-	awk -v map="$map" 'BEGIN {
-		for (i = 1; i <= 4096; i++)
-			printf "map update pinned %s key %d %d 0 0 0 0 0 0 1 0 0 0 0 0 0 0 1 0 0 0 0 0 0 0 1 0 1 0 0 0 0 0 value 1 0 0 0 0 0 0 0\n",
-			    map, i % 256, int(i / 256)
-	}' | bpftool batch file - >/dev/null
+	# 4300 listeners in a and as many connects from a, one each: 4300 pairs
+	# (a, a, a, port, marked) for a map of 4096.
+	local n=4300 out first last
+	out=$BATS_TEST_TMPDIR/ports
+	(in_cgroup "$TCG/a" "$NS" python3 -c '
+import resource, signal, socket, sys
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    socks.append(s)
+    print(s.getsockname()[1])
+print("ready", flush=True)
+signal.pause()' "$n") >"$out" 2>&1 3>&- &
+	PIDS="$PIDS $!"
+	for _ in $(seq 1 600); do
+		grep -qx ready "$out" && break
+		kill -0 "$!" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -qx ready "$out" || { cat "$out"; false; }
+	(in_cgroup "$TCG/a" "$NS" python3 -c '
+import socket, sys
+for p in sys.stdin.read().split()[:-1]:
+    socket.create_connection(("127.0.0.1", int(p))).close()') <"$out"
+	first=$(head -n 1 "$out")
+	last=$(sed -n "${n}p" "$out")
 	run pairs
 	echo "${lines[0]}"
-	# The kernel's LRU keeps some entries free on per-CPU lists.
-	[[ "${lines[0]}" =~ ": "[0-9]+" kept of at most 4096 (full: the pairs counted longest ago are dropped)"$ ]]
-	pairs_json "d['full'] and d['kept'] > 3000"
-	# A new pair still gets counted.
-	start_server "$TCG/a" "$NS" 127.0.0.1 0
-	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	pairs_json "any(p['port'] == $PORT and p['marked'] for p in d['pairs'])"
+	[[ "${lines[0]}" =~ ": "([0-9]+)" kept of at most 4096 (full: "([0-9]+)" dropped, those counted longest ago)"$ ]]
+	local kept=${BASH_REMATCH[1]} dropped=${BASH_REMATCH[2]}
+	# Every pair was added once: what is not kept was dropped.
+	[ "$((kept + dropped))" -eq "$n" ]
+	pairs_json "d['full'] and d['kept'] == $kept > 3000 and d['dropped'] == $dropped"
+	pairs -o prometheus | grep -qx "same_cgroup_mark_pairs_dropped_total $dropped"
+	# The newest pair is kept, the oldest made room.
+	pairs_json "any(p['port'] == $last and p['marked'] for p in d['pairs'])"
+	pairs_json "not any(p['port'] == $first for p in d['pairs'])"
 }
 
 @test "pairs survive a reload; with PAIRS=0 the loaded programs hold no counting code and count nothing" {

@@ -366,7 +366,7 @@ END {
 # --- pairs ------------------------------------------------------------------
 
 do_pairs() {
-	local tab cgroot inst lvl max on rodata since since_s up
+	local tab adds cgroot inst lvl max on rodata since since_s up
 	tab=$(printf '\t')
 	loaded_instances || return 3
 	# The newest instance: the others share its maps or are leftovers.
@@ -377,6 +377,9 @@ do_pairs() {
 	max=$("$BPFTOOL" -j map show pinned "$inst/scm_pairs" 2>/dev/null |
 		awk "$json_val"'{ print val($0, "max_entries") }')
 	since=$(map_dump "$inst/scm_pair_since" | awk '$2 == "value" { print $3; exit }')
+	# The pairs added, summed over the CPUs.  A version without this map
+	# did not count them: after an upgrade, the pairs it added are not in.
+	adds=$(map_dump "$inst/scm_pair_adds" | awk '$2 == "value" { n += $3 } END { print n + 0 }')
 	# Boot-time ns of the first count, as wall-clock seconds.
 	since_s=
 	if [ -n "$since" ] && [ "$since" != 0 ]; then
@@ -389,7 +392,7 @@ do_pairs() {
 	# backslash and line break escaped (a cgroup name may hold either), then
 	# the pairs, one per line ("p", the per-CPU counts summed, client,
 	# listener, group, port, marked), busiest first, then marked ones, then
-	# by client, and the number of CPUs the map counts on ("n").
+	# by client.
 	{
 		[ -z "$cgroot" ] || find "$cgroot" -xdev -type d -printf 'cg\t%i\t/%P\0' 2>/dev/null |
 			sed -z 's/\\/\\\\/g; s/\n/\\n/g' | tr '\0' '\n'
@@ -398,7 +401,6 @@ do_pairs() {
 			$1 != e { done(); e = $1 }
 			$2 ~ /^(client|listener|group|port|marked)$/ { key[$2] = $3 }
 			$2 == "value" { n += $3; have = 1 }
-			$2 == "cpu" && np == 0 { ncpu++ }
 			function done() {
 				if (!have)
 					return
@@ -408,10 +410,10 @@ do_pairs() {
 				    key["client"], key["listener"], key["group"], key["port"], key["marked"]
 				n = 0; have = 0
 			}
-			END { done(); printf "n\t%d\n", ncpu }' |
-			LC_ALL=C sort -s -t "$tab" -k1,1r -k2,2nr -k3,3n -k4,4n
+			END { done() }' |
+			LC_ALL=C sort -s -t "$tab" -k2,2nr -k3,3n -k4,4n
 	} | awk -v json="$json" -v prom="$prom" -v level="${lvl:-0}" -v on="${on:-0}" \
-		-v max="${max:-0}" -v since="$since_s" "$prom_awk$json_awk"'
+		-v max="${max:-0}" -v adds="$adds" -v since="$since_s" "$prom_awk$json_awk"'
 		function cg(id) {
 			return (id in path) ? path[id] : "(gone, id " id ")"
 		}
@@ -441,12 +443,9 @@ do_pairs() {
 			np++
 			c[np] = $2; cl[np] = $4; li[np] = $5; gr[np] = $6; po[np] = $7; ma[np] = $8
 		}
-		$1 == "n" { ncpu = $2 }
 		END {
-			# An LRU map keeps free entries on per-CPU lists (128
-			# each in the kernel): within that of max_entries, new
-			# pairs push out the ones counted longest ago.
-			full = max > 0 && np >= max - 128 * (ncpu ? ncpu : 1)
+			# Added and no longer kept: dropped by the LRU.
+			dropped = adds > np ? adds - np : 0
 			if (prom != "") {
 				# One series per label set: the pairs of cgroups
 				# that had the same path (a service restarted into
@@ -460,6 +459,9 @@ do_pairs() {
 						ls[++nl] = l
 					sum[l] += c[o]
 				}
+				help("same_cgroup_mark_pairs_dropped_total", "counter",
+				    "Pairs dropped from the full pair map (the pairs counted longest ago make room).")
+				printf "same_cgroup_mark_pairs_dropped_total %d\n", dropped
 				if (nl == 0)
 					exit
 				help("same_cgroup_mark_pair_connects_total", "counter",
@@ -469,9 +471,9 @@ do_pairs() {
 				exit
 			}
 			if (json != "") {
-				printf "{\"counting\":%s,\"since\":%s,\"level\":%d,\"kept\":%d,\"max\":%d,\"full\":%s,\"pairs\":[",
+				printf "{\"counting\":%s,\"since\":%s,\"level\":%d,\"kept\":%d,\"max\":%d,\"full\":%s,\"dropped\":%d,\"pairs\":[",
 					(on == 1 ? "true" : "false"), (since == "" ? "null" : since),
-					level, np, max, (full ? "true" : "false")
+					level, np, max, (dropped ? "true" : "false"), dropped
 				for (o = 1; o <= np; o++) {
 					printf "%s{\"connects\":%d,\"marked\":%s,\"shared_port\":%s,\"port\":%d,", (o > 1 ? "," : ""),
 						c[o], (ma[o] == 1 ? "true" : "false"), (ma[o] == 2 ? "true" : "false"), po[o]
@@ -487,7 +489,7 @@ do_pairs() {
 			}
 			printf "pairs since %s: %d kept of at most %d%s\n",
 				(since == "" ? "(nothing counted yet)" : strftime_utc(since)), np, max,
-				(full ? " (full: the pairs counted longest ago are dropped)" : "")
+				(dropped ? " (full: " dropped " dropped, those counted longest ago)" : "")
 			printf "%9s %-6s %5s  %s\n", "connects", "marked", "port", "client -> listener" ((level > 0) ? " (group at depth " level ")" : "")
 			for (o = 1; o <= np; o++) {
 				# 2: not marked, the port is shared with another group.

@@ -8,9 +8,6 @@
 bats_require_minimum_version 1.7.0
 load test_helper
 
-M=$TEST_MASK
-Z=0x00000000
-
 setup() {
 	common_setup
 	mkdir "$TCG/a/x" "$TCG/a/y" "$TCG/b/x"

@@ -10,9 +10,6 @@
 bats_require_minimum_version 1.7.0
 load test_helper
 
-M=$TEST_MASK
-Z=0x00000000
-
 setup() {
 	common_setup
 	setup_remote

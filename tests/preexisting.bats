@@ -6,9 +6,6 @@
 bats_require_minimum_version 1.7.0
 load test_helper
 
-M=$TEST_MASK
-Z=0x00000000
-
 @test "a listener bound before the first load is recognised, in its own cgroup only" {
 	need_iterator
 	start_server "$TCG/a" "$NS" 127.0.0.1 0

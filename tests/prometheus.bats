@@ -9,9 +9,6 @@
 bats_require_minimum_version 1.7.0
 load test_helper
 
-M=$TEST_MASK
-Z=0x00000000
-
 setup_file() {
 	# Debian's python3 has the parser (python3-prometheus-client); a
 	# python3 earlier in PATH may not.

@@ -6,9 +6,6 @@
 bats_require_minimum_version 1.7.0
 load test_helper
 
-M=$TEST_MASK
-Z=0x00000000
-
 @test "a reload keeps listeners that were bound before it" {
 	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0

@@ -52,6 +52,9 @@ for bit in 0x40000000 0x00100000 0x00200000 0x00400000; do
 		break
 	fi
 done
+# The marks expect_mark compares with: ours, and none.
+M=$TEST_MASK
+Z=0x00000000
 
 # The programs a load attaches here: the four cgroup programs, and the
 # sock_ops program that marks local addresses other than loopback, which

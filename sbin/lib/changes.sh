@@ -28,7 +28,7 @@ new=		# the new instance, once the run may have made it
 made_pindir=	# set: the run created PIN_DIR
 committed=	# set: the run reached its new state; nothing to take back
 
-# batch_word WHAT WORD: print WORD quoted for a batch line, or fail.
+# batch_word WHAT WORD: set _w to WORD quoted for a batch line, or fail.
 # Batch lines have no escapes: a word is quoted with a kind of quote it
 # does not contain, and "#" starts a comment.
 batch_word() {
@@ -36,8 +36,8 @@ batch_word() {
 	*'#'* | *"$nl"* | *\"*\'* | *\'*\"*)
 		warn "$1 '$2' contains '#', a line break or both kinds of quotes, which bpftool batch cannot take"
 		return 1 ;;
-	*\"*) printf "'%s'" "$2" ;;
-	*) printf '"%s"' "$2" ;;
+	*\"*) _w="'$2'" ;;
+	*) _w="\"$2\"" ;;
 	esac
 }
 
@@ -49,15 +49,13 @@ queue() {
 
 # queue_attach CGROUP TYPE PIN, queue_detach CGROUP TYPE PIN
 queue_attach() {
-	local cg
-	cg=$(batch_word cgroup "$1") || return 1
-	queue "attaching $3 to $1 ($2)" "cgroup attach $cg $2 pinned $3 multi"
+	batch_word cgroup "$1" || return 1
+	queue "attaching $3 to $1 ($2)" "cgroup attach $_w $2 pinned $3 multi"
 }
 
 queue_detach() {
-	local cg
-	cg=$(batch_word cgroup "$1") || return 1
-	queue "detaching $3 from $1 ($2)" "cgroup detach $cg $2 pinned $3"
+	batch_word cgroup "$1" || return 1
+	queue "detaching $3 from $1 ($2)" "cgroup detach $_w $2 pinned $3"
 }
 
 # run_batch: run the queue in one bpftool process and empty it; set

@@ -209,7 +209,7 @@ check_cgroup() {
 	[ -d "$1" ] || usage_error "cgroup directory '$1' does not exist"
 	[ "$(fs_magic "$1")" = "$CGROUP2_SUPER_MAGIC" ] ||
 		usage_error "cgroup directory '$1' is not on a cgroup v2 filesystem"
-	batch_word "cgroup directory" "$1" >/dev/null || exit 2
+	batch_word "cgroup directory" "$1" || exit 2
 }
 
 # settle_settings: set mask, level, pairs and pindir from the options (opt_*),

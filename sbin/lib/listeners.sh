@@ -65,7 +65,8 @@ listeners_may_exist() {
 # the iterator, read it in each namespace, remove the pins again.
 run_listener_iterator() {
 	local it="$bpffs_mount/same_cgroup_mark_iter_$$" obj m ns p pins rc=0
-	obj=$(batch_word "listener iterator" "$_iter_obj") || return 1
+	batch_word "listener iterator" "$_iter_obj" || return 1
+	obj=$_w
 	if ! remove_iterator_leftovers; then
 		warn "$_in_the_way is not ours and is in the way"
 		return 1

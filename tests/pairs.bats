@@ -28,6 +28,18 @@ if not ok:
 sys.exit(0 if ok else 1)' "$1"
 }
 
+# map_id MAP: the id of the newest instance's map MAP.
+map_id() {
+	bpftool map show pinned "$(echo "$PINDIR"/g*/"$1")" | sed -n '1s/:.*//p'
+}
+
+# pair_adds: the pairs added, as scm_pair_adds counts them (summed over the
+# CPUs).
+pair_adds() {
+	bpftool -j map dump pinned "$(echo "$PINDIR"/g*/scm_pair_adds)" |
+		python3 -c 'import json, sys; print(sum(v["value"] for v in json.load(sys.stdin)[0]["values"]))'
+}
+
 # rel CGROUP: CGROUP's path relative to the cgroup v2 mount, as -p shows it.
 rel() {
 	printf '%s\n' "${1#"$CGROOT"}"
@@ -54,6 +66,8 @@ rel() {
 	a=$(stat -c %i "$TCG/a")
 	b=$(stat -c %i "$TCG/b")
 	pairs_json "d['counting'] and d['kept'] == 2 and d['max'] == 4096 and not d['full'] and d['dropped'] == 0 and d['level'] == 0"
+	# One add per new pair, not per connect.
+	[ "$(pair_adds)" -eq 2 ]
 	pairs_json "abs(d['since'] - $(date +%s)) < 60"
 	pairs_json "d['pairs'][0] == {'connects': 3, 'marked': True, 'shared_port': False, 'port': $PORT, 'client': {'id': $a, 'cgroup': '$(rel "$TCG/a")'}, 'listener': {'id': $a, 'cgroup': '$(rel "$TCG/a")', 'group_id': $a, 'group': '$(rel "$TCG/a")'}}"
 	pairs_json "d['pairs'][1] == {'connects': 1, 'marked': False, 'shared_port': False, 'port': $PORT, 'client': {'id': $b, 'cgroup': '$(rel "$TCG/b")'}, 'listener': {'id': $a, 'cgroup': '$(rel "$TCG/a")', 'group_id': $a, 'group': '$(rel "$TCG/a")'}}"
@@ -163,17 +177,21 @@ for p in sys.stdin.read().split()[:-1]:
 	run -0 scm_load
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
-	local pairs_id
-	pairs_id=$(bpftool map show pinned "$(echo "$PINDIR"/g*/scm_pairs)" | sed -n '1s/:.*//p')
-	[ -n "$pairs_id" ]
+	local pairs_id adds_id
+	pairs_id=$(map_id scm_pairs)
+	adds_id=$(map_id scm_pair_adds)
+	[ -n "$pairs_id" ] && [ -n "$adds_id" ]
 	bpftool prog dump xlated pinned "$(echo "$PINDIR"/g*/scm_connect4)" | grep -q "map\[id:$pairs_id\]"
+	[ "$(pair_adds)" -eq 1 ]
 	printf 'PAIRS=0\n' >"$SAME_CGROUP_MARK_CONF"
 	run -0 scm_load
 	run scm_status
 	[[ "$output" == *$'\n'"pairs:    not counted"$'\n'* ]]
-	# The same map, taken over, but no instruction of the connect
-	# programs refers to it any more.
-	[ "$(bpftool map show pinned "$(echo "$PINDIR"/g*/scm_pairs)" | sed -n '1s/:.*//p')" = "$pairs_id" ]
+	# The same maps, taken over, but no instruction of the connect
+	# programs refers to the pairs any more.
+	[ "$(map_id scm_pairs)" = "$pairs_id" ]
+	[ "$(map_id scm_pair_adds)" = "$adds_id" ]
+	[ "$(pair_adds)" -eq 1 ]
 	local h
 	for h in connect4 connect6; do
 		run -0 bpftool prog dump xlated pinned "$(echo "$PINDIR"/g*/scm_$h)"

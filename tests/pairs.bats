@@ -37,7 +37,7 @@ map_id() {
 # CPUs).
 pair_adds() {
 	bpftool -j map dump pinned "$(echo "$PINDIR"/g*/scm_pair_adds)" |
-		python3 -c 'import json, sys; print(sum(v["value"] for v in json.load(sys.stdin)[0]["values"]))'
+		python3 -c 'import json, sys; print(sum(v["value"] for v in json.load(sys.stdin)[0]["formatted"]["values"]))'
 }
 
 # rel CGROUP: CGROUP's path relative to the cgroup v2 mount, as -p shows it.

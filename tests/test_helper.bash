@@ -52,8 +52,10 @@ for bit in 0x40000000 0x00100000 0x00200000 0x00400000; do
 		break
 	fi
 done
-# The marks expect_mark compares with: ours, and none.
+# The marks the test files expect: ours, and none.
+# shellcheck disable=SC2034 # used by the test files
 M=$TEST_MASK
+# shellcheck disable=SC2034
 Z=0x00000000
 
 # The programs a load attaches here: the four cgroup programs, and the

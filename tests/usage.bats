@@ -155,16 +155,27 @@ status_mask() {
 }
 
 @test "an invalid -m mask exits 2 with one error line naming it, loaded or not, and changes nothing" {
-	local v state
-	# Every mask in both states, with one load between them (each load
-	# costs seconds under QEMU's emulation, make check-kernels).
-	for state in unloaded loaded; do
-		[ "$state" = unloaded ] || load_good
-		for v in "${BAD_MASKS[@]}"; do
-			"refused_when_$state" mask "$v" -- scm_load -m "$v"
-			# Without -c (default cgroup): still refused before anything.
-			"refused_when_$state" mask "$v" -- loader -d "$PINDIR" -m "$v"
-		done
+	local v before after
+	# Every mask in both states, with one load between them, each refusal
+	# followed by a look at the state (a load or a snapshot costs seconds
+	# under QEMU's emulation, make check-kernels).
+	nothing_here
+	for v in "${BAD_MASKS[@]}"; do
+		expect_error 2 mask "$v" -- scm_load -m "$v"
+		nothing_here
+		# Without -c (default cgroup): still refused before anything.
+		expect_error 2 mask "$v" -- loader -d "$PINDIR" -m "$v"
+		nothing_here
+	done
+	load_good
+	before=$(snapshot)
+	for v in "${BAD_MASKS[@]}"; do
+		expect_error 2 mask "$v" -- scm_load -m "$v"
+		after=$(snapshot)
+		[ "$after" = "$before" ] || { printf -- '-m %s changed the state:\n%s\n' "$v" "$after"; false; }
+		expect_error 2 mask "$v" -- loader -d "$PINDIR" -m "$v"
+		after=$(snapshot)
+		[ "$after" = "$before" ] || { printf -- '-m %s (no -c) changed the state:\n%s\n' "$v" "$after"; false; }
 	done
 }
 

@@ -212,8 +212,8 @@ static __always_inline void count(__u32 what)
  * Local connects by pair: client cgroup, listener's cgroup and group,
  * destination port, marked or not.  Counted where the programs know both
  * ends and that the connect stays local: a connect that finds no listener,
- * or leaves the host, is not counted.  LRU: when full, the pairs least
- * recently counted make room.  scm_pair_since holds the boot-time ns of the
+ * or leaves the host, is not counted.  LRU: when full, pairs not counted
+ * lately make room.  scm_pair_since holds the boot-time ns of the
  * first count, so that "since when" survives reloads with the map;
  * scm_pair_adds the number of pairs added, so that the pairs the LRU has
  * dropped are known: added less kept.  (When the LRU starts to drop depends

@@ -128,14 +128,14 @@ rel() {
 	pairs_json "d['pairs'][0]['client'] == {'id': $c, 'cgroup': None}"
 }
 
-@test "a full map says so: the pairs counted longest ago make room, and how many were dropped is told" {
+@test "a full map says so and how many pairs it dropped to make room, and keeps the newest" {
 	run -0 scm_load
 	# 4304 listeners in a and as many connects from a, one each: 4304
 	# pairs (a, a, a, port, marked) for a map of 4096.  Eight listening
 	# processes of 538 sockets each: under the usual soft file limit of
 	# 1024, which cannot be raised past the hard limit without
 	# CAP_SYS_RESOURCE.
-	local n=4304 i out=$BATS_TEST_TMPDIR/ports first last
+	local n=4304 i out=$BATS_TEST_TMPDIR/ports last
 	for i in 1 2 3 4 5 6 7 8; do
 		(in_cgroup "$TCG/a" "$NS" python3 -c '
 import signal, socket, sys
@@ -163,19 +163,18 @@ signal.pause()' $((n / 8))) >"$out.$i" 2>&1 3>&- &
 import socket, sys
 for p in sys.stdin.read().split():
     socket.create_connection(("127.0.0.1", int(p))).close()') <"$out"
-	first=$(head -n 1 "$out")
 	last=$(sed -n "${n}p" "$out")
 	run pairs
 	echo "${lines[0]}"
-	[[ "${lines[0]}" =~ ": "([0-9]+)" kept of at most 4096 (full: "([0-9]+)" dropped, those counted longest ago)"$ ]]
+	[[ "${lines[0]}" =~ ": "([0-9]+)" kept of at most 4096 (full: "([0-9]+)" dropped)"$ ]]
 	local kept=${BASH_REMATCH[1]} dropped=${BASH_REMATCH[2]}
 	# Every pair was added once: what is not kept was dropped.
 	[ "$((kept + dropped))" -eq "$n" ]
 	pairs_json "d['full'] and d['kept'] == $kept > 3000 and d['dropped'] == $dropped"
 	pairs -o prometheus | grep -qx "same_cgroup_mark_pairs_dropped_total $dropped"
-	# The newest pair is kept, the oldest made room.
+	# The newest pair is kept.  Which ones made room is the kernel's LRU
+	# approximation: on 6.1 the very first pair may stay.
 	pairs_json "any(p['port'] == $last and p['marked'] for p in d['pairs'])"
-	pairs_json "not any(p['port'] == $first for p in d['pairs'])"
 }
 
 @test "pairs survive a reload; with PAIRS=0 the loaded programs hold no counting code and count nothing" {

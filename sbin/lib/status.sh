@@ -460,7 +460,7 @@ do_pairs() {
 					sum[l] += c[o]
 				}
 				help("same_cgroup_mark_pairs_dropped_total", "counter",
-				    "Pairs dropped from the full pair map (the pairs counted longest ago make room).")
+				    "Pairs dropped from the full pair map to make room for new ones.")
 				printf "same_cgroup_mark_pairs_dropped_total %d\n", dropped
 				if (nl == 0)
 					exit
@@ -489,7 +489,7 @@ do_pairs() {
 			}
 			printf "pairs since %s: %d kept of at most %d%s\n",
 				(since == "" ? "(nothing counted yet)" : strftime_utc(since)), np, max,
-				(dropped ? " (full: " dropped " dropped, those counted longest ago)" : "")
+				(dropped ? " (full: " dropped " dropped)" : "")
 			printf "%9s %-6s %5s  %s\n", "connects", "marked", "port", "client -> listener" ((level > 0) ? " (group at depth " level ")" : "")
 			for (o = 1; o <= np; o++) {
 				# 2: not marked, the port is shared with another group.

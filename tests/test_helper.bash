@@ -184,10 +184,11 @@ common_teardown() {
 		wait "$pid" 2>/dev/null || true
 	done
 	loader -d "$PINDIR" -u >/dev/null 2>&1 || true
-	# Every cgroup of the test's subtree, deepest first.
-	local cgs
-	cgs=$([ -d "$TCG" ] && find "$TCG" -depth -type d)
-	for cg in $cgs; do
+	# Every cgroup of the test's subtree, deepest first (names may hold
+	# blanks or line breaks: prometheus.bats makes such cgroups).
+	local cgs=()
+	[ ! -d "$TCG" ] || mapfile -d '' cgs < <(find "$TCG" -depth -type d -print0)
+	for cg in "${cgs[@]}"; do
 		detach_all "$cg"
 	done
 	for d in "$PINDIR" $EXTRA_PINS; do
@@ -196,7 +197,7 @@ common_teardown() {
 	for ns in "$NS" $EXTRA_NS; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
-	for cg in $cgs; do
+	for cg in "${cgs[@]}"; do
 		rmdir "$cg" 2>/dev/null
 	done
 	true

@@ -32,7 +32,7 @@ teardown() {
 	# that a load killed here made (recorded by killed_load).
 	local name id pgid
 	while read -r name id; do
-		[ "$(bpftool map show pinned "/sys/fs/bpf/$name" 2>/dev/null | sed -n '1s/:.*//p')" = "$id" ] &&
+		[ "$(map_id "/sys/fs/bpf/$name")" = "$id" ] &&
 			rm -f "/sys/fs/bpf/$name"
 	done <"$BATS_TEST_TMPDIR/killed-map-ids" 2>/dev/null
 	while read -r pgid; do
@@ -47,7 +47,7 @@ record_iterator_maps() {
 	local name g
 	for name in scm_owner scm_binders; do
 		for g in "$PINDIR"/g*/"$name"; do
-			[ -e "$g" ] && echo "$name $(bpftool map show pinned "$g" | sed -n '1s/:.*//p')" >>"$BATS_TEST_TMPDIR/killed-map-ids"
+			[ -e "$g" ] && echo "$name $(map_id "$g")" >>"$BATS_TEST_TMPDIR/killed-map-ids"
 		done
 	done
 	true

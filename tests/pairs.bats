@@ -28,11 +28,6 @@ if not ok:
 sys.exit(0 if ok else 1)' "$1"
 }
 
-# map_id MAP: the id of the newest instance's map MAP.
-map_id() {
-	bpftool map show pinned "$(echo "$PINDIR"/g*/"$1")" | sed -n '1s/:.*//p'
-}
-
 # pair_adds: the pairs added, as scm_pair_adds counts them (summed over the
 # CPUs).
 pair_adds() {
@@ -182,8 +177,8 @@ for p in sys.stdin.read().split():
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	expect_mark "$M" "$TCG/a" "$NS" 127.0.0.1 "$PORT"
 	local pairs_id adds_id
-	pairs_id=$(map_id scm_pairs)
-	adds_id=$(map_id scm_pair_adds)
+	pairs_id=$(map_id "$PINDIR"/g*/scm_pairs)
+	adds_id=$(map_id "$PINDIR"/g*/scm_pair_adds)
 	[ -n "$pairs_id" ] && [ -n "$adds_id" ]
 	bpftool prog dump xlated pinned "$(echo "$PINDIR"/g*/scm_connect4)" | grep -q "map\[id:$pairs_id\]"
 	[ "$(pair_adds)" -eq 1 ]
@@ -193,8 +188,8 @@ for p in sys.stdin.read().split():
 	[[ "$output" == *$'\n'"pairs:    not counted"$'\n'* ]]
 	# The same maps, taken over, but no instruction of the connect
 	# programs refers to the pairs any more.
-	[ "$(map_id scm_pairs)" = "$pairs_id" ]
-	[ "$(map_id scm_pair_adds)" = "$adds_id" ]
+	[ "$(map_id "$PINDIR"/g*/scm_pairs)" = "$pairs_id" ]
+	[ "$(map_id "$PINDIR"/g*/scm_pair_adds)" = "$adds_id" ]
 	[ "$(pair_adds)" -eq 1 ]
 	local h
 	for h in connect4 connect6; do

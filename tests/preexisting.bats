@@ -79,13 +79,13 @@ foreign_pin_left_alone() {
 	[ ! -e "$pin" ] || skip "$pin exists on this host"
 	EXTRA_PINS="$EXTRA_PINS $pin"
 	bpftool map create "$pin" type hash key 4 value 4 entries 1 name "$1"
-	id=$(bpftool map show pinned "$pin" | sed -n '1s/:.*//p')
+	id=$(map_id "$pin")
 	# A listener to recognise: without any, the iterator is not run.
 	start_server "$TCG/a" "$NS" 127.0.0.1 0
 	run --separate-stderr scm_load
 	[ "$status" -eq 0 ]
 	[[ "$stderr" == *"$pin is not ours"* ]]
-	[ "$(bpftool map show pinned "$pin" | sed -n '1s/:.*//p')" = "$id" ]
+	[ "$(map_id "$pin")" = "$id" ]
 	[ ! -e /sys/fs/bpf/scm_owner ] || [ "$1" = scm_owner ]
 	[ ! -e /sys/fs/bpf/scm_binders ] || [ "$1" = scm_binders ]
 	expect_mark "$Z" "$TCG/a" "$NS" 127.0.0.1 "$PORT"

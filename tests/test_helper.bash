@@ -314,6 +314,11 @@ prog_ids_at() {
 	"$BPFTOOL" cgroup show "$1" 2>/dev/null | awk '$1 ~ /^[0-9]+$/ { print $1 }' | sort -n | xargs
 }
 
+# map_id PIN: the id of the map pinned at PIN (nothing if there is none).
+map_id() {
+	"$BPFTOOL" map show pinned "$1" 2>/dev/null | sed -n '1s/:.*//p'
+}
+
 # our_ids: the ids of the programs pinned in PINDIR's instance(s).
 our_ids() {
 	local p
